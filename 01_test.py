@@ -1,0 +1,154 @@
+"""Score the test clips: python 01_test.py -d (development) | -e (evaluation).
+
+For each machine type and section: the anomaly score of every test clip and its decision
+against the gamma threshold fitted by 00_train.py, written as CSV files; in development mode
+(or in evaluation mode with --ground-truth) also AUC, pAUC, precision, recall and F1 per
+section in result.csv.
+"""
+import joblib
+import numpy as np
+import scipy.stats
+
+import common as com
+import keras_model
+
+
+def load_detector(model_dir, machine, train_command):
+    """The machine's model and its decision threshold; a clear error when either is missing."""
+    candidates = [com.model_file(model_dir, machine), com.legacy_model_file(model_dir, machine)]
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        raise com.BaselineError(f"model file not found: {candidates[0]}; "
+                                f"create it with `{train_command}`")
+    try:
+        model = keras_model.load_model(path)
+    except Exception as error:
+        raise com.BaselineError(f"cannot load model {path} ({type(error).__name__}); "
+                                f"recreate it with `{train_command} --force`") from None
+    distr = com.score_distr_file(model_dir, machine)
+    try:
+        shape, loc, scale = joblib.load(distr)
+    except FileNotFoundError:
+        raise com.BaselineError(f"score distribution not found: {distr}; "
+                                f"create it with `{train_command} --force`") from None
+    except Exception as error:
+        raise com.BaselineError(f"cannot read score distribution {distr} "
+                                f"({type(error).__name__}); recreate it with "
+                                f"`{train_command} --force`") from None
+    return model, path, (shape, loc, scale)
+
+
+def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
+    """Labels and domains of evaluation clips from the official ground truth files."""
+    truth = com.read_ground_truth(ground_truth_dir, machine, section)
+    keys = [com.ground_truth_key(p) for p in paths]
+    missing = sorted(set(truth) - set(keys))
+    extra = sorted(set(keys) - set(truth))
+    if missing or extra:
+        raise com.BaselineError(
+            f"{machine} {section}: test clips and ground truth differ; missing from the test "
+            f"folder: {', '.join(missing) or 'none'}; not in the ground truth: "
+            f"{', '.join(extra) or 'none'}")
+    return (np.array([truth[k][0] for k in keys]), np.array([truth[k][1] for k in keys]))
+
+
+def score_clips(model, paths, config, skip_bad_files):
+    """Scores of the clips that have at least one frame stack; the others are reported."""
+    feature = config["feature"]
+    cache = config["cache"]["directory"] if config["cache"]["enabled"] else None
+    log_mels, unscored = com.clip_log_mels(paths, feature, cache, skip_bad_files,
+                                           desc="test clips")
+    keep = []
+    for i, (path, log_mel) in enumerate(zip(paths, log_mels)):
+        if log_mel is not None and len(log_mel) < feature["n_frames"]:
+            message = (f"{path}: {len(log_mel)} frames, shorter than "
+                       f"n_frames={feature['n_frames']}; no score")
+            com.log.warning(message)
+            unscored.append(message)
+        elif log_mel is not None:
+            keep.append(i)
+    scores = com.clip_scores(model, [log_mels[i] for i in keep], feature["n_frames"])
+    return np.array(keep, dtype=int), scores, unscored
+
+
+def test_machine(machine_dir, dev, config, args, train_command):
+    """Write the score and decision files of every section; return the sections' metric rows."""
+    machine, result_dir = machine_dir.name, config["result_directory"]
+    model, path, gamma = load_detector(config["model_directory"], machine, train_command)
+    shape, loc, scale = gamma
+    threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
+                                      scale=scale)
+    com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
+    rows, unscored = [], []
+    for section in com.section_names(machine_dir):
+        paths, labels, domains = com.test_files(machine_dir, section, dev)
+        if args.ground_truth:
+            labels, domains = labels_from_ground_truth(paths, args.ground_truth, machine, section)
+        keep, scores, section_unscored = score_clips(model, paths, config, args.skip_bad_files)
+        unscored += section_unscored
+        names = [paths[i].name for i in keep]
+        decisions = (scores > threshold).astype(int)
+        com.save_csv(com.anomaly_score_file(result_dir, machine, section),
+                     [[n, float(s)] for n, s in zip(names, scores)])
+        com.save_csv(com.decision_result_file(result_dir, machine, section),
+                     [[n, int(d)] for n, d in zip(names, decisions)])
+        com.log.info("%s %s: %d clips scored", machine, section, len(keep))
+        if labels is None:
+            continue
+        values = com.section_metrics(labels[keep], scores, decisions, domains[keep],
+                                     config["max_fpr"])
+        for name, value in zip(com.METRIC_NAMES[:3], values):
+            if value is None:
+                com.log.warning("%s %s: %s left empty (needs normal and anomalous clips of "
+                                "that set)", machine, section, name)
+        rows.append((section.split("_", 1)[1], values))
+    return rows, unscored
+
+
+def log_summary(blocks):
+    """One line per machine type: mean AUC (source), AUC (target) and pAUC over its sections."""
+    def cell(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    com.log.info("summary (arithmetic means over sections):")
+    com.log.info("%-12s %9s %13s %13s %8s", "machine", "sections", "AUC (source)",
+                 "AUC (target)", "pAUC")
+    for machine, sections in blocks:
+        means, _ = com.column_means([values for _, values in sections])
+        com.log.info("%-12s %9d %13s %13s %8s", machine, len(sections), *map(cell, means[:3]))
+    score = com.official_score([values for _, sections in blocks for _, values in sections])
+    com.log.info("official score (harmonic mean of all AUCs and pAUCs): %s", cell(score))
+
+
+def main():
+    args = com.parse_args("Score the test clips with the trained models.", test_script=True)
+    config, notes = com.load_config(args.config)
+    com.setup_logging(config["log_file"])
+    for note in notes:
+        com.log.warning(note)
+
+    dev = args.dev
+    root = config["dev_directory"] if dev else config["eval_directory"]
+    dirs = com.machine_dirs(root, "dev_directory" if dev else "eval_directory", args.machine)
+    train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
+    blocks, unscored = [], []
+    for i, machine_dir in enumerate(dirs, 1):
+        com.log.info("[%d/%d] %s", i, len(dirs), machine_dir.name)
+        rows, machine_unscored = test_machine(machine_dir, dev, config, args,
+                                              train_command.replace("<machine>", machine_dir.name))
+        blocks.append((machine_dir.name, rows))
+        unscored += machine_unscored
+
+    if dev or args.ground_truth:
+        result_path = com.Path(config["result_directory"]) / config["result_file"]
+        com.save_csv(result_path, com.result_rows(blocks))
+        com.log.info("results -> %s", result_path)
+        log_summary(blocks)
+    else:
+        com.log.info("score and decision files -> %s", config["result_directory"])
+    for message in unscored:
+        com.log.warning("not scored: %s", message)
+
+
+if __name__ == "__main__":
+    com.run_main(main)
