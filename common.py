@@ -350,20 +350,28 @@ def decision_result_file(result_dir, machine, section):
 # ---------------------------------------------------------------------------------------------
 # Features
 
+def _truncated(sound):
+    """Whether libsndfile found less audio data than the WAV header declares."""
+    found = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", sound.extra_info, re.M)
+    # 0xFFFFFFFF is the size a streaming writer leaves when it cannot seek back
+    return bool(found) and int(found[2]) < int(found[1]) < 0xFFFFFFFF
+
+
 def load_audio(path):
     """Samples (float32, channels averaged) and the file's own sample rate, as librosa.load(
     sr=None, mono=True) gives them; a file that cannot be fully decoded raises BadClipError."""
+    advice = "replace or remove it, or rerun with --skip-bad-files"
     try:
         with soundfile.SoundFile(path) as sound:
-            expected = sound.frames
+            truncated = _truncated(sound)
             samples = sound.read(dtype="float32", always_2d=True)
             rate = sound.samplerate
     except Exception as error:  # soundfile raises several types for broken headers
         raise BadClipError(f"cannot read audio file {path}: {' '.join(str(error).split())}; "
-                           f"replace or remove it, or rerun with --skip-bad-files") from None
-    if len(samples) != expected:
-        raise BadClipError(f"audio file {path} is truncated ({len(samples)} of {expected} "
-                           f"samples); replace or remove it, or rerun with --skip-bad-files")
+                           f"{advice}") from None
+    if truncated:
+        raise BadClipError(f"audio file {path} is truncated (less data than its header "
+                           f"declares); {advice}")
     return librosa.to_mono(np.ascontiguousarray(samples.T)), rate
 
 

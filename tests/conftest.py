@@ -1,0 +1,68 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "demo"))
+
+
+def shared_path(*parts):
+    """A path under ../shared, or skip the test when users cloned the project without it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    return path
+
+
+def write_config(folder, **changes):
+    """baseline.yaml of the project with some keys changed (nested ones as 'fit.epochs')."""
+    config = yaml.safe_load((ROOT / "baseline.yaml").read_text())
+    config.update({"model_directory": str(folder / "model"),
+                   "result_directory": str(folder / "result"),
+                   "log_file": str(folder / "baseline.log"),
+                   "cache": {"enabled": True, "directory": str(folder / "cache")}})
+    config["fit"].update(epochs=2, verbose=0)
+    for key, value in changes.items():
+        parent = config
+        *path, last = key.split(".")
+        for part in path:
+            parent = parent[part]
+        parent[last] = value
+    path = folder / "baseline.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_script(script, *args, cwd, env=None, check=True):
+    """Run 00_train.py or 01_test.py as a user would; returns the CompletedProcess."""
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
+    result = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd,
+                            env=environment, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{script} {args} failed ({result.returncode}):\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_dev(tmp_path_factory):
+    """A small generated development set (2 machines x 2 sections, 1.5 s clips)."""
+    from make_demo_data import make_dataset
+    root = tmp_path_factory.mktemp("demo_dev")
+    make_dataset(root / "data", seconds=1.5)
+    return root / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_eval(tmp_path_factory):
+    """The same generator in the evaluation layout, with ground truth files."""
+    from make_demo_data import make_dataset
+    root = tmp_path_factory.mktemp("demo_eval")
+    make_dataset(root / "data", ground_truth_dir=root / "truth", seconds=1.5)
+    return root / "data", root / "truth"

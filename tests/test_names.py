@@ -1,0 +1,115 @@
+"""Clip-name parsing and the file lists built from it."""
+import pytest
+
+import common as com
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("section_00_source_train_normal_0000_m-n_W.wav",
+     {"section": "00", "domain": "source", "split": "train", "label": "normal",
+      "index": "0000", "attributes": "m-n_W"}),
+    ("section_02_target_test_anomaly_0049_vel_21_loc_A.wav",
+     {"section": "02", "domain": "target", "split": "test", "label": "anomaly",
+      "index": "0049", "attributes": "vel_21_loc_A"}),
+    ("section_01_source_test_normal_0007_.wav",
+     {"section": "01", "domain": "source", "split": "test", "label": "normal",
+      "index": "0007", "attributes": ""}),
+    ("section_00_source_train_normal_0001_noAttribute.wav",
+     {"section": "00", "domain": "source", "split": "train", "label": "normal",
+      "index": "0001", "attributes": "noAttribute"}),
+    ("section_00_target_train_normal_0003_a-b.c_d.wav",
+     {"section": "00", "domain": "target", "split": "train", "label": "normal",
+      "index": "0003", "attributes": "a-b.c_d"}),
+    ("section_03_test_0199.wav",
+     {"section": "03", "domain": None, "split": "test", "label": None, "index": "0199",
+      "attributes": None}),
+    ("section_03_0199.wav",
+     {"section": "03", "domain": None, "split": None, "label": None, "index": "0199",
+      "attributes": None}),
+])
+def test_parse_clip_name(name, expected):
+    assert com.parse_clip_name(name) == expected
+    assert com.parse_clip_name(f"/data/source/target/{name}") == expected
+
+
+@pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",
+                                  "section_00_source_train_normal_0000_x.flac", "notes.txt",
+                                  "section_00_source_train_normal_.wav"])
+def test_names_outside_the_scheme(name):
+    assert com.parse_clip_name(name) is None
+
+
+def test_ground_truth_key_accepts_both_evaluation_spellings():
+    assert com.ground_truth_key("section_03_test_0007.wav") == "section_03_0007"
+    assert com.ground_truth_key("section_03_0007.wav") == "section_03_0007"
+
+
+def touch(folder, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+def test_development_file_lists(tmp_path):
+    machine = tmp_path / "source"          # a folder named like a domain must not matter
+    touch(machine / "train", ["section_01_target_train_normal_0000_b.wav",
+                              "section_00_source_train_normal_0001_a.wav",
+                              "section_00_source_train_normal_0000_.wav",
+                              "readme.wav"])
+    touch(machine / "test", ["section_01_target_test_anomaly_0000_x-y_z.wav",
+                             "section_00_target_test_normal_0000_k.wav",
+                             "section_00_source_test_anomaly_0000_k.wav",
+                             "section_00_source_test_normal_0001_k.wav",
+                             "section_00_source_test_normal_0000_k.wav"])
+    assert [p.name for p in com.train_files(machine, dev=True)] == [
+        "section_00_source_train_normal_0000_.wav", "section_00_source_train_normal_0001_a.wav",
+        "section_01_target_train_normal_0000_b.wav"]
+    assert com.section_names(machine) == ["section_00", "section_01"]
+    paths, labels, domains = com.test_files(machine, "section_00", dev=True)
+    assert [p.name for p in paths] == ["section_00_source_test_normal_0000_k.wav",
+                                       "section_00_source_test_normal_0001_k.wav",
+                                       "section_00_target_test_normal_0000_k.wav",
+                                       "section_00_source_test_anomaly_0000_k.wav"]
+    assert labels.tolist() == [0, 0, 0, 1]
+    assert domains.tolist() == ["source", "source", "target", "source"]
+
+
+def test_evaluation_file_lists(tmp_path):
+    machine = tmp_path / "fan"
+    touch(machine / "train", ["section_03_source_train_normal_0000_a.wav",
+                              "section_03_target_train_normal_0000_a.wav"])
+    touch(machine / "test", ["section_04_test_0000.wav", "section_03_test_0001.wav",
+                             "section_03_test_0000.wav"])
+    assert len(com.train_files(machine, dev=False)) == 2
+    assert com.section_names(machine) == ["section_03", "section_04"]
+    paths, labels, domains = com.test_files(machine, "section_03", dev=False)
+    assert [p.name for p in paths] == ["section_03_test_0000.wav", "section_03_test_0001.wav"]
+    assert labels is None and domains is None
+
+
+def test_machine_dirs_sorted_selected_and_checked(tmp_path):
+    for name in ["valve", "ToyCar", "fan"]:
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("not a machine")
+    assert [d.name for d in com.machine_dirs(tmp_path, "dev_directory")] == ["ToyCar", "fan",
+                                                                             "valve"]
+    assert [d.name for d in com.machine_dirs(tmp_path, "dev_directory", ["valve"])] == ["valve"]
+    with pytest.raises(com.BaselineError, match="unknown machine type pump.*ToyCar, fan, valve"):
+        com.machine_dirs(tmp_path, "dev_directory", ["pump"])
+    with pytest.raises(com.BaselineError, match="dev_directory folder not found"):
+        com.machine_dirs(tmp_path / "missing", "dev_directory")
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({}, "folder not found: .*train"),
+    ({"train": []}, "no clips in .*train"),
+    ({"train": ["clip.wav"]}, "no clips in .*train"),
+    ({"train": ["section_00_source_train_anomaly_0000_a.wav"]}, "no normal training clips"),
+])
+def test_training_layout_errors_name_the_folder(tmp_path, layout, message):
+    machine = tmp_path / "valve"
+    machine.mkdir()
+    for folder, names in layout.items():
+        touch(machine / folder, names)
+    with pytest.raises(com.BaselineError, match=message):
+        com.train_files(machine, dev=True)
