@@ -134,9 +134,6 @@ def main():
     for note in notes:
         com.log.warning(note)
     seed = args.seed if args.seed is not None else config["seed"]
-    if seed is not None:
-        com.seed_everything(seed)
-    rng = np.random.default_rng(seed)
 
     dev = args.dev
     root = config["dev_directory"] if dev else config["eval_directory"]
@@ -154,8 +151,11 @@ def main():
                          i, len(dirs), machine, existing[0])
             continue
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
+        # seeded per machine type, so that training one type alone (-m) gives the same model
+        if seed is not None:
+            com.seed_everything(seed)
         start = time.perf_counter()
-        result = train_machine(machine_dir, dev, config, args, rng)
+        result = train_machine(machine_dir, dev, config, args, np.random.default_rng(seed))
         result["seconds"] = time.perf_counter() - start
         summary.append(result)
         com.log.info("%s: model -> %s", machine, com.model_file(model_dir, machine))

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -203,8 +204,16 @@ def seed_everything(seed):
         tf.config.experimental.enable_op_determinism()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_main(main):
-    """Run a script's main(); a BaselineError ends it with its one-line message and exit 1."""
+    """Run a script's main(); a BaselineError ends it with its one-line message and exit 1.
+
+    SIGTERM is handled like Ctrl-C, so that a killed run removes its temporary files too.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main()
     except BaselineError as error:
