@@ -55,6 +55,7 @@ def training_log_mels(files, config, skip_bad_files):
     feature = config["feature"]
     cache = config["cache"]["directory"] if config["cache"]["enabled"] else None
     log_mels, bad = com.clip_log_mels(files, feature, cache, skip_bad_files, desc="train clips")
+    com.stop_workers()
     kept = []
     for path, log_mel in zip(files, log_mels):
         if log_mel is None:
@@ -67,7 +68,7 @@ def training_log_mels(files, config, skip_bad_files):
     return kept, bad
 
 
-def fit(model, frames, starts, config, rng):
+def fit(model, frames, starts, config, rng, callbacks=()):
     """Keras fit with the validation vectors taken from the end, before shuffling."""
     fit_config, n_frames = config["fit"], config["feature"]["n_frames"]
     n_train = math.floor(len(starts) * (1.0 - fit_config["validation_split"]))
@@ -78,7 +79,7 @@ def fit(model, frames, starts, config, rng):
         validation = FrameStackBatches(frames, starts[n_train:], n_frames,
                                        fit_config["batch_size"], False, rng)
     history = model.fit(train, validation_data=validation, epochs=fit_config["epochs"],
-                        verbose=fit_config["verbose"])
+                        verbose=fit_config["verbose"], callbacks=list(callbacks))
     return history.history
 
 
@@ -104,8 +105,7 @@ def train_machine(machine_dir, dev, config, args, rng):
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
     frames, starts, owners = com.frame_index(log_mels, feature["n_frames"],
-                                             feature["n_hop_frames"])
-    del log_mels
+                                             feature["n_hop_frames"], consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(starts),
                  feature["n_frames"] * feature["n_mels"])
 

@@ -480,19 +480,31 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
     return log_mels, bad
 
 
-def frame_index(log_mels, n_frames, n_hop_frames=1):
+def stop_workers():
+    """End the idle feature worker processes, which would otherwise hold memory for minutes."""
+    from joblib.externals.loky import get_reusable_executor
+    get_reusable_executor().shutdown(wait=True)
+
+
+def frame_index(log_mels, n_frames, n_hop_frames=1, consume=False):
     """All clips' frames in one array and where each clip's vectors start in it.
 
     Returns (frames (total_frames, n_mels), starts (n_vectors,), clip_of_vector (n_vectors,)),
     keeping every n_hop_frames-th vector of each clip. Vector k is
     frames[starts[k] : starts[k] + n_frames] flattened; no vector crosses a clip boundary.
+    With consume, each entry of log_mels is set to None once copied, so that the frames are
+    held in memory once rather than twice.
     """
-    frames = np.concatenate(log_mels).astype(np.float32, copy=False)
-    offsets = np.cumsum([0] + [len(m) for m in log_mels[:-1]])
+    lengths = np.array([len(m) for m in log_mels])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    frames = np.empty((offsets[-1], log_mels[0].shape[1]), dtype=np.float32)
     starts, owners = [], []
-    for clip, (offset, log_mel) in enumerate(zip(offsets, log_mels)):
-        first = np.arange(0, max(len(log_mel) - n_frames + 1, 0), n_hop_frames)
-        starts.append(offset + first)
+    for clip, length in enumerate(lengths):
+        frames[offsets[clip]:offsets[clip + 1]] = log_mels[clip]
+        if consume:
+            log_mels[clip] = None
+        first = np.arange(0, max(length - n_frames + 1, 0), n_hop_frames)
+        starts.append(offsets[clip] + first)
         owners.append(np.full(len(first), clip))
     return frames, np.concatenate(starts).astype(np.int64), np.concatenate(owners)
 

@@ -14,6 +14,7 @@ import argparse
 import csv
 from pathlib import Path
 
+import joblib
 import numpy as np
 import soundfile
 
@@ -44,50 +45,64 @@ def machine_sound(rng, base_hz, seconds, domain, fault=None):
     return (0.1 * y / np.max(np.abs(y))).astype(np.float32)
 
 
-def clips(rng, split):
+def clip_list(rng, split, sections, counts):
     """(section, domain, label, index, fault) of every clip of one split, in a fixed order."""
-    for section in SECTIONS:
-        for domain, count in COUNTS[split].items():
-            labels = ["normal"] + (["anomaly"] if split == "test" else [])
-            for label in labels:
+    entries = []
+    for section in sections:
+        for domain, count in counts[split].items():
+            for label in ["normal"] + (["anomaly"] if split == "test" else []):
                 for index in range(count):
-                    fault = rng.choice(["impacts", "whine", "unsteady"]) if label == "anomaly" else None
-                    yield section, domain, label, index, fault
+                    fault = (rng.choice(["impacts", "whine", "unsteady"])
+                             if label == "anomaly" else None)
+                    entries.append((section, domain, label, index, fault))
+    return entries
 
 
-def write(path, y):
+def write_clip(path, seed, base_hz, seconds, domain, fault):
     path.parent.mkdir(parents=True, exist_ok=True)
+    y = machine_sound(np.random.default_rng(seed), base_hz, seconds, domain, fault)
     soundfile.write(path, y, RATE, subtype="PCM_16")
 
 
-def make_dataset(out_dir, ground_truth_dir=None, seconds=3.0, seed=0):
-    """Write the data set; with ground_truth_dir, test clips get evaluation names."""
+def write_ground_truth(folder, machine, section, rows):
+    """The official evaluator's two files: name,0|1 (anomaly) and name,0|1 (target domain)."""
+    for kind, column in (("data", 1), ("domain", 2)):
+        path = Path(folder) / f"ground_truth_{kind}" / f"ground_truth_{machine}_section_{section}_test.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(sorted((r[0], r[column]) for r in rows))
+
+
+def make_dataset(out_dir, ground_truth_dir=None, seconds=3.0, seed=0, machines=MACHINES,
+                 sections=SECTIONS, counts=COUNTS, n_jobs=1):
+    """Write the data set; with ground_truth_dir, test clips get evaluation names.
+
+    Each clip's sound depends only on the seed and its place in the list, not on its name, so
+    the development and evaluation layouts of one seed hold the same recordings.
+    """
     rng = np.random.default_rng(seed)
-    for machine, base_hz in MACHINES.items():
+    jobs = []
+    for m, (machine, base_hz) in enumerate(machines.items()):
         folder = Path(out_dir) / machine
-        for split in ("train", "test"):
-            entries = list(clips(rng, split))
-            order = rng.permutation(len(entries))
-            truth = {}
-            for position, k in enumerate(order):
+        for s, split in enumerate(("train", "test")):
+            entries = clip_list(rng, split, sections, counts)
+            shuffled = rng.permutation(len(entries))    # evaluation names hide the order
+            truth, numbers = {}, {}
+            for k in shuffled:
                 section, domain, label, index, fault = entries[k]
-                y = machine_sound(rng, base_hz * SECTIONS[section], seconds, domain, fault)
                 attributes = f"speed_{'fast' if domain == 'target' else 'normal'}"
                 name = f"section_{section}_{domain}_{split}_{label}_{index:04d}_{attributes}.wav"
                 if split == "test" and ground_truth_dir is not None:
-                    number = sum(1 for j in order[:position] if entries[j][0] == section)
-                    name = f"section_{section}_test_{number:04d}.wav"
+                    numbers[section] = numbers.get(section, -1) + 1
+                    name = f"section_{section}_test_{numbers[section]:04d}.wav"
                     truth.setdefault(section, []).append(
                         (name, int(label == "anomaly"), int(domain == "target")))
-                write(folder / split / name, y)
+                jobs.append(joblib.delayed(write_clip)(
+                    folder / split / name, [seed, m, s, int(k)], base_hz * sections[section],
+                    seconds, domain, fault))
             for section, rows in truth.items():
-                for kind, column in (("data", 1), ("domain", 2)):
-                    path = (Path(ground_truth_dir) / f"ground_truth_{kind}"
-                            / f"ground_truth_{machine}_section_{section}_test.csv")
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    with open(path, "w", newline="") as f:
-                        csv.writer(f, lineterminator="\n").writerows(
-                            sorted((row[0], row[column]) for row in rows))
+                write_ground_truth(ground_truth_dir, machine, section, rows)
+    joblib.Parallel(n_jobs=n_jobs)(jobs)
 
 
 if __name__ == "__main__":
@@ -97,5 +112,5 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    make_dataset(args.out_dir, args.ground_truth_dir, args.seconds, args.seed)
+    make_dataset(args.out_dir, args.ground_truth_dir, args.seconds, args.seed, n_jobs=-1)
     print(f"demo data -> {args.out_dir}")

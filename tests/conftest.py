@@ -66,3 +66,13 @@ def demo_eval(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_eval")
     make_dataset(root / "data", ground_truth_dir=root / "truth", seconds=1.5)
     return root / "data", root / "truth"
+
+
+@pytest.fixture(scope="session")
+def dev_run(demo_dev, tmp_path_factory):
+    """The generated development set trained (seed 3) and tested once, shared by tests."""
+    folder = tmp_path_factory.mktemp("dev_run")
+    write_config(folder, dev_directory=str(demo_dev), seed=3)
+    train = run_script("00_train.py", "-d", cwd=folder)
+    test = run_script("01_test.py", "-d", cwd=folder)
+    return folder, train, test

@@ -76,16 +76,6 @@ def check_result_csv(result_dir, model_dir, machines):
     return sections
 
 
-@pytest.fixture(scope="session")
-def dev_run(demo_dev, tmp_path_factory):
-    """The generated development set trained (seed 3) and tested once, shared by tests."""
-    folder = tmp_path_factory.mktemp("dev_run")
-    write_config(folder, dev_directory=str(demo_dev), seed=3)
-    train = run_script("00_train.py", "-d", cwd=folder)
-    test = run_script("01_test.py", "-d", cwd=folder)
-    return folder, train, test
-
-
 def test_dev_run_writes_every_file_and_a_consistent_result(dev_run):
     folder, train, test = dev_run
     for machine in ("motor", "pump"):

@@ -1,0 +1,274 @@
+"""Speed and memory of the baseline, measured against the plain Keras way and the original.
+
+    python benchmarks/run.py            # the 2022 shape: 3000 training clips of 10 s, 600 test
+    python benchmarks/run.py --small    # 300 training clips, a quick look
+
+Generates the data once (under --work, default benchmarks/work), then times feature extraction
+(one process, all cores, cache cold and warm), training steps (ours against a plain
+model.fit(x, x, batch_size=512) of the same model), scoring (many clips per call against one
+predict call per clip), and both scripts end to end as whole processes with their peak memory,
+next to the original baseline (../shared/reference/original) on a 300-clip machine type.
+Prints one table and writes it as JSON (--out).
+"""
+import argparse
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
+ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
+
+import common as com  # noqa: E402
+import make_demo_data  # noqa: E402
+
+SECTIONS = {"00": 1.0, "01": 1.2, "02": 1.4}
+SHAPES = {   # clips per section: train source/target normals; test normals = anomalies per domain
+    "2022": {"train": {"source": 990, "target": 10}, "test": {"source": 50, "target": 50}},
+    "300": {"train": {"source": 95, "target": 5}, "test": {"source": 10, "target": 10}},
+}
+FEATURE = com.DEFAULT_CONFIG["feature"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+
+
+def dataset(work, shape):
+    """The generated machine type 'bench' of one shape, made once and reused."""
+    folder = work / f"data_{shape}"
+    if not (folder / "complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating the {shape}-clip data set in {folder} ...", flush=True)
+        make_demo_data.make_dataset(folder, seconds=10.0, machines={"bench": 60.0},
+                                    sections=SECTIONS, counts=SHAPES[shape], n_jobs=-1)
+        (folder / "complete").write_text("")
+    return folder
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def run_measured(command, cwd, log_name):
+    """Wall time, peak RSS of the whole process tree (bytes) and exit status of a command."""
+    with open(Path(cwd) / log_name, "w") as log:
+        start = time.perf_counter()
+        process = psutil.Popen(command, cwd=cwd, env=ENV, stdout=log, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [process] + process.children(recursive=True)
+                peak = max(peak, sum(p.memory_info().rss for p in tree))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        return time.perf_counter() - start, peak, process.returncode
+
+
+def write_config(folder, data, epochs, original=False):
+    config = yaml.safe_load((ROOT / "baseline.yaml").read_text())
+    config.update(dev_directory=str(data), model_directory="./model",
+                  result_directory="./result")
+    config["fit"].update(epochs=epochs, verbose=0)
+    if original:
+        config = {k: v for k, v in config.items() if k not in ("cache", "seed", "log_file")}
+    else:
+        config["cache"]["directory"] = "./cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "baseline.yaml").write_text(yaml.safe_dump(config))
+
+
+def end_to_end(work, data, name, scripts, epochs=1, original=False):
+    """Both scripts of one implementation in a fresh folder (fresh cache): seconds and peak RSS."""
+    folder = work / name
+    shutil.rmtree(folder, ignore_errors=True)
+    write_config(folder, data, epochs, original)
+    figures = {}
+    for script in ("00_train.py", "01_test.py"):
+        wall, peak, code = run_measured([sys.executable, str(scripts / script), "-d"], folder,
+                                        f"{script}.log")
+        if code != 0:
+            raise SystemExit(f"{scripts / script} failed, see {folder / (script + '.log')}")
+        figures[script] = {"seconds": wall, "peak_rss_gb": peak / 1e9}
+    return figures
+
+
+def feature_figures(train_files, work):
+    single, single_mels = timed(com.clip_log_mels, train_files, FEATURE, n_jobs=1,
+                                desc="one process")
+    pooled, pooled_mels = timed(com.clip_log_mels, train_files, FEATURE, desc="all cores")
+    shutil.rmtree(work / "feature_cache", ignore_errors=True)
+    cold, _ = timed(com.clip_log_mels, train_files, FEATURE, work / "feature_cache",
+                    desc="cache cold")
+    warm, (log_mels, _) = timed(com.clip_log_mels, train_files, FEATURE, work / "feature_cache",
+                                desc="cache warm")
+    difference = max(float(np.abs(a - b).max()) for a, b in zip(single_mels[0], pooled_mels[0]))
+    return {"clips": len(train_files), "one_process_s": single, "all_cores_s": pooled,
+            "speedup": single / pooled, "cache_cold_s": cold, "cache_warm_s": warm,
+            "max_abs_difference_db": difference}, log_mels
+
+
+def step_times(log_mels, n_vectors):
+    """ms per training step (validation pass included) of a plain fit and of 00_train's fit."""
+    import keras
+    import keras_model
+    train_script = importlib.import_module("00_train")
+    frames, starts, _ = com.frame_index(log_mels, FEATURE["n_frames"])
+    starts = starts[:n_vectors]
+    config = {"feature": FEATURE, "fit": dict(com.DEFAULT_CONFIG["fit"], epochs=3, verbose=0)}
+    n_steps = int(np.ceil(np.floor(len(starts) * 0.9) / 512))
+
+    class EpochTimes(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    def per_step(fit_function):
+        clock = EpochTimes()
+        clock.seconds = []
+        fit_function(clock)
+        return 1000 * min(clock.seconds[1:]) / n_steps   # epoch 1 includes compilation
+
+    x = com.gather_vectors(frames, starts, FEATURE["n_frames"])
+    plain_model = keras_model.get_model(x.shape[1], 0.001, jit_compile="auto")
+    plain = per_step(lambda clock: plain_model.fit(
+        x, x, batch_size=512, epochs=3, shuffle=True, validation_split=0.1, verbose=0,
+        callbacks=[clock]))
+    del x
+    model = keras_model.get_model(frames.shape[1] * FEATURE["n_frames"], 0.001)
+
+    ours = per_step(lambda clock: train_script.fit(model, frames, starts, config,
+                                                   np.random.default_rng(0), [clock]))
+    return {"vectors": len(starts), "steps_per_epoch": n_steps, "plain_fit_ms": plain,
+            "ours_ms": ours, "ratio": ours / plain, "backend": keras.backend.backend()}, model
+
+
+def scoring_figures(model, log_mels, per_clip_sample):
+    """All clips scored by 00_train/01_test's path against one predict call per clip."""
+    batched, scores = timed(com.clip_scores, model, log_mels, FEATURE["n_frames"])
+    sample = log_mels[:per_clip_sample]
+    model.predict(np.array(com.stack_frames(sample[0], 5)), verbose=0)   # warm up
+
+    def one_call_per_clip():
+        return np.array([np.mean(np.square(
+            np.array(com.stack_frames(m, 5), dtype=np.float64)
+            - model.predict(np.array(com.stack_frames(m, 5)), verbose=0))) for m in sample])
+
+    seconds, reference = timed(one_call_per_clip)
+    per_clip_total = seconds / len(sample) * len(log_mels)
+    return {"clips": len(log_mels), "batched_s": batched,
+            "one_call_per_clip_s_extrapolated": per_clip_total,
+            "speedup": per_clip_total / batched,
+            "max_relative_difference": float(np.max(np.abs(scores[:len(sample)] - reference)
+                                                    / np.abs(reference)))}
+
+
+def table(results):
+    f, s, sc = results["features"], results["training_step"], results["scoring"]
+    e2e, e2e_big = results["end_to_end_300"], results.get("end_to_end_big")
+    rows = [
+        ("features, one process", f"{f['one_process_s']:.1f} s", f"{f['clips']} clips", ""),
+        ("features, all cores", f"{f['all_cores_s']:.1f} s", f"{f['speedup']:.2f}x one process",
+         ok(f["speedup"] >= 1.7, ">= 1.7x")),
+        ("features, cache cold / warm", f"{f['cache_cold_s']:.1f} / {f['cache_warm_s']:.1f} s",
+         f"max diff {f['max_abs_difference_db']:.1e} dB", ok(f["max_abs_difference_db"] <= 1e-4,
+                                                              "<= 1e-4 dB")),
+        ("training step, plain fit", f"{s['plain_fit_ms']:.1f} ms", f"{s['backend']} backend", ""),
+        ("training step, ours", f"{s['ours_ms']:.1f} ms", f"{s['ratio']:.2f}x plain fit",
+         ok(s["ratio"] <= 0.6, "<= 0.6x")),
+        (f"scoring {sc['clips']} clips, batched", f"{sc['batched_s']:.1f} s",
+         f"{sc['speedup']:.0f}x one call per clip", ok(sc["speedup"] >= 45, ">= 45x")),
+        ("scoring, one call per clip", f"{sc['one_call_per_clip_s_extrapolated']:.0f} s",
+         f"max rel diff {sc['max_relative_difference']:.1e}",
+         ok(sc["max_relative_difference"] <= 1e-5, "<= 1e-5")),
+    ]
+    if results["shape"] == "2022":
+        rows.append(("scoring 3000 clips of 10 s", f"{sc['batched_s']:.1f} s", "",
+                     ok(sc["batched_s"] <= 8, "<= 8 s")))
+    if e2e_big:
+        train, test = e2e_big["00_train.py"], e2e_big["01_test.py"]
+        rows += [("00_train.py -d, 3000 clips, 1 epoch", f"{train['seconds']:.0f} s",
+                  f"peak RSS {train['peak_rss_gb']:.2f} GB", ok(train["peak_rss_gb"] <= 2,
+                                                               "<= 2 GB")),
+                 ("01_test.py -d, 600 clips", f"{test['seconds']:.0f} s",
+                  f"peak RSS {test['peak_rss_gb']:.2f} GB", "")]
+    ours = sum(v["seconds"] for v in e2e["ours"].values())
+    line = ("end to end, 300 clips, 1 epoch", f"{ours:.0f} s")
+    if "original" in e2e:
+        theirs = sum(v["seconds"] for v in e2e["original"].values())
+        peak = max(v["peak_rss_gb"] for v in e2e["original"].values())
+        rows.append(line + (f"original {theirs:.0f} s ({ours / theirs:.2f}x)",
+                            ok(ours / theirs <= 0.35, "<= 0.35x")))
+        rows.append(("  peak RSS ours / original",
+                     f"{max(v['peak_rss_gb'] for v in e2e['ours'].values()):.2f} GB",
+                     f"{peak:.2f} GB", ""))
+    else:
+        rows.append(line + ("original not run", "not measured"))
+    rows.append(("GPU: 100 epochs, 927k x 640, JAX", "not measured", "no GPU lent to this run",
+                 "goal <= 60 s"))
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("| " + " | ".join(c.ljust(w) for c, w in zip(r, width)) + " |"
+                     for r in [("phase", "time", "comparison", "goal")] + rows)
+
+
+def ok(met, goal):
+    return f"{goal}: {'met' if met else 'NOT met'}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="300 training clips instead of 3000")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--skip-original", action="store_true",
+                        help="do not run the original baseline")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    shape = "300" if args.small else "2022"
+    data = dataset(args.work, shape)
+    small = dataset(args.work, "300")
+    train_files = com.train_files(data / "bench", dev=True)
+
+    results = {"shape": shape, "machine": f"{platform.processor() or platform.machine()}, "
+               f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+               "python": platform.python_version()}
+    print("features ...", flush=True)
+    results["features"], log_mels = feature_figures(train_files, args.work)
+    print("training steps ...", flush=True)
+    results["training_step"], model = step_times(log_mels, 100_000 if not args.small else 40_000)
+    print("scoring ...", flush=True)
+    results["scoring"] = scoring_figures(model, log_mels, per_clip_sample=60)
+    del log_mels, model
+    if not args.small:
+        print("end to end, 3000 clips ...", flush=True)
+        results["end_to_end_big"] = end_to_end(args.work, data, "e2e_ours_big", ROOT)
+    print("end to end, 300 clips ...", flush=True)
+    results["end_to_end_300"] = {"ours": end_to_end(args.work, small, "e2e_ours_300", ROOT)}
+    if not args.skip_original and ORIGINAL.exists():
+        print("end to end, 300 clips, the original ...", flush=True)
+        results["end_to_end_300"]["original"] = end_to_end(args.work, small, "e2e_original_300",
+                                                           ORIGINAL, original=True)
+    import keras
+    results["keras"] = f"{keras.__version__} ({keras.backend.backend()} backend)"
+    text = table(results)
+    results["table"] = text
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\n{results['machine']}, Python {results['python']}, Keras {results['keras']}\n")
+    print(text)
+    print(f"\nfigures -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
