@@ -21,6 +21,16 @@ import keras  # noqa: E402  (imported after the light modules so that -h answers
 import keras_model  # noqa: E402
 
 
+# XLA saves about 2 ms of a 14 ms step on CPU but takes several seconds to compile; JAX runs
+# eagerly without it, so it always compiles.
+XLA_MIN_STEPS = 5000
+
+
+def use_xla(n_steps):
+    backend = keras.backend.backend()
+    return backend == "jax" or (backend == "tensorflow" and n_steps >= XLA_MIN_STEPS)
+
+
 class FrameStackBatches(keras.utils.PyDataset):
     """Batches (x, x) of frame stacks gathered from log-mel frames by start row.
 
@@ -109,7 +119,10 @@ def train_machine(machine_dir, dev, config, args, rng):
     com.log.info("%s: %d vectors of %d values", machine, len(starts),
                  feature["n_frames"] * feature["n_mels"])
 
-    model = keras_model.get_model(feature["n_frames"] * feature["n_mels"], config["fit"]["lr"])
+    fit_config = config["fit"]
+    n_steps = fit_config["epochs"] * math.ceil(len(starts) / fit_config["batch_size"])
+    model = keras_model.get_model(feature["n_frames"] * feature["n_mels"], fit_config["lr"],
+                                  jit_compile=use_xla(n_steps))
     history = fit(model, frames, starts, config, rng)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)

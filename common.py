@@ -380,7 +380,7 @@ def load_audio(path):
     if truncated:
         raise BadClipError(f"audio file {path} is truncated (less data than its header "
                            f"declares); {advice}")
-    return librosa.to_mono(np.ascontiguousarray(samples.T)), rate
+    return librosa.to_mono(samples.T), rate
 
 
 @functools.lru_cache(maxsize=8)
