@@ -48,7 +48,8 @@ def dataset(work, shape):
         shutil.rmtree(folder, ignore_errors=True)
         print(f"generating the {shape}-clip data set in {folder} ...", flush=True)
         make_demo_data.make_dataset(folder, seconds=10.0, machines={"bench": 60.0},
-                                    sections=SECTIONS, counts=SHAPES[shape], n_jobs=-1)
+                                    sections=SECTIONS, counts=SHAPES[shape], n_jobs=-1,
+                                    vary_length=False)
         (folder / "complete").write_text("")
     return folder
 

@@ -58,9 +58,12 @@ def clip_list(rng, split, sections, counts):
     return entries
 
 
-def write_clip(path, seed, base_hz, seconds, domain, fault):
+def write_clip(path, seed, base_hz, seconds, domain, fault, vary_length):
     path.parent.mkdir(parents=True, exist_ok=True)
-    y = machine_sound(np.random.default_rng(seed), base_hz, seconds, domain, fault)
+    rng = np.random.default_rng(seed)
+    if vary_length:
+        seconds = seconds * rng.uniform(0.9, 1.1)
+    y = machine_sound(rng, base_hz, seconds, domain, fault)
     soundfile.write(path, y, RATE, subtype="PCM_16")
 
 
@@ -74,9 +77,11 @@ def write_ground_truth(folder, machine, section, rows):
 
 
 def make_dataset(out_dir, ground_truth_dir=None, seconds=3.0, seed=0, machines=MACHINES,
-                 sections=SECTIONS, counts=COUNTS, n_jobs=1):
+                 sections=SECTIONS, counts=COUNTS, n_jobs=1, vary_length=True):
     """Write the data set; with ground_truth_dir, test clips get evaluation names.
 
+    With vary_length, clips last 0.9 to 1.1 times `seconds`, so that the scripts see clips of
+    different lengths as in real data sets.
     Each clip's sound depends only on the seed and its place in the list, not on its name, so
     the development and evaluation layouts of one seed hold the same recordings.
     """
@@ -99,7 +104,7 @@ def make_dataset(out_dir, ground_truth_dir=None, seconds=3.0, seed=0, machines=M
                         (name, int(label == "anomaly"), int(domain == "target")))
                 jobs.append(joblib.delayed(write_clip)(
                     folder / split / name, [seed, m, s, int(k)], base_hz * sections[section],
-                    seconds, domain, fault))
+                    seconds, domain, fault, vary_length))
             for section, rows in truth.items():
                 write_ground_truth(ground_truth_dir, machine, section, rows)
     joblib.Parallel(n_jobs=n_jobs)(jobs)

@@ -1,5 +1,8 @@
 """result.csv layout, CSV bytes, atomic writes and configuration checks."""
 import csv
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -114,3 +117,12 @@ def test_unreadable_config(tmp_path):
     (tmp_path / "bad.yaml").write_text("fit: [unclosed")
     with pytest.raises(com.BaselineError, match="cannot read configuration"):
         com.load_config(tmp_path / "bad.yaml")
+
+
+def test_importing_common_has_no_side_effects(tmp_path):
+    code = ("import logging, common; "
+            "assert not logging.getLogger('baseline').handlers; print('clean')")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.stdout.strip() == "clean", result.stderr
+    assert list(tmp_path.iterdir()) == []
