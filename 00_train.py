@@ -84,8 +84,10 @@ def fit(model, frames, starts, config, rng, callbacks=()):
     if n_train < len(starts):
         validation = FrameStackBatches(frames, starts[n_train:], n_frames,
                                        fit_config["batch_size"], False, rng)
+    # shuffle=False: the batches shuffle their vectors themselves, and Keras would otherwise
+    # also permute whole batches, moving the smaller last batch away from the end
     history = model.fit(train, validation_data=validation, epochs=fit_config["epochs"],
-                        verbose=fit_config["verbose"], callbacks=list(callbacks))
+                        shuffle=False, verbose=fit_config["verbose"], callbacks=list(callbacks))
     return history.history
 
 

@@ -5,6 +5,8 @@ against the gamma threshold fitted by 00_train.py, written as CSV files; in deve
 (or in evaluation mode with --ground-truth) also AUC, pAUC, precision, recall and F1 per
 section in result.csv.
 """
+from pathlib import Path
+
 import joblib
 import numpy as np
 import scipy.stats
@@ -140,7 +142,7 @@ def main():
         unscored += machine_unscored
 
     if dev or args.ground_truth:
-        result_path = com.Path(config["result_directory"]) / config["result_file"]
+        result_path = Path(config["result_directory"]) / config["result_file"]
         com.save_csv(result_path, com.result_rows(blocks))
         com.log.info("results -> %s", result_path)
         log_summary(blocks)
