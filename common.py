@@ -46,8 +46,6 @@ class BadClipError(BaselineError):
     """A clip that cannot be decoded."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line and configuration
 
 def parse_args(description, argv=None, test_script=False):
     """Parse the command line shared by both scripts; exit as the original does without a mode."""
@@ -223,8 +221,6 @@ def run_main(main):
         sys.exit(130)
 
 
-# ---------------------------------------------------------------------------------------------
-# Clip names and file lists
 
 CLIP_NAME = re.compile(
     r"section_(?P<section>\d\d)_"
@@ -355,8 +351,6 @@ def decision_result_file(result_dir, machine, section):
     return Path(result_dir) / f"decision_result_{machine}_{section}_test.csv"
 
 
-# ---------------------------------------------------------------------------------------------
-# Features
 
 def _truncated(sound):
     """Whether libsndfile found less audio data than the WAV header declares."""
@@ -558,8 +552,6 @@ def clip_scores(model, log_mels, n_frames):
     return index_scores(model, frames, starts, owners, len(log_mels), n_frames)
 
 
-# ---------------------------------------------------------------------------------------------
-# Metrics
 
 def _check_scores(y_true, y_score):
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
@@ -643,8 +635,6 @@ def official_score(rows):
     return _harmonic_mean(values)
 
 
-# ---------------------------------------------------------------------------------------------
-# Output
 
 @contextlib.contextmanager
 def atomic_path(path):

@@ -13,7 +13,7 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from conftest import ROOT, SHARED, run_script, shared_path, write_config
+from conftest import ROOT, run_script, shared_path, write_config
 
 
 def read_rows(path):
@@ -221,7 +221,7 @@ def test_scores_of_a_model_trained_by_the_original(tmp_path):
     valve = shared_path("data", "real_dev_data", "valve")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "valve").symlink_to(valve)
-    for name, text in (("original", "model"), ("ours", "model")):
+    for name in ("original", "ours"):
         (tmp_path / name).mkdir()
     config = (original / "baseline.yaml").read_text()
     config = (config.replace("../dev_data", str(tmp_path / "data"))
