@@ -59,8 +59,8 @@ class FrameStackBatches(keras.utils.PyDataset):
 def training_log_mels(files, config, skip_bad_files):
     """Log-mel spectrograms of the training clips long enough for one frame stack."""
     feature = config["feature"]
-    cache = config["cache"]["directory"] if config["cache"]["enabled"] else None
-    log_mels, bad = com.clip_log_mels(files, feature, cache, skip_bad_files, desc="train clips")
+    log_mels, bad = com.clip_log_mels(files, feature, com.cache_directory(config), skip_bad_files,
+                                      desc="train clips")
     com.stop_workers()
     kept = []
     for path, log_mel in zip(files, log_mels):

@@ -57,9 +57,8 @@ def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
 def score_clips(model, paths, config, skip_bad_files):
     """Scores of the clips that have at least one frame stack; the others are reported."""
     feature = config["feature"]
-    cache = config["cache"]["directory"] if config["cache"]["enabled"] else None
-    log_mels, unscored = com.clip_log_mels(paths, feature, cache, skip_bad_files,
-                                           desc="test clips")
+    log_mels, unscored = com.clip_log_mels(paths, feature, com.cache_directory(config),
+                                           skip_bad_files, desc="test clips")
     keep = []
     for i, (path, log_mel) in enumerate(zip(paths, log_mels)):
         if log_mel is not None and len(log_mel) < feature["n_frames"]:

@@ -46,7 +46,6 @@ class BadClipError(BaselineError):
     """A clip that cannot be decoded."""
 
 
-
 def parse_args(description, argv=None, test_script=False):
     """Parse the command line shared by both scripts; exit as the original does without a mode."""
     parser = argparse.ArgumentParser(description=description)
@@ -221,7 +220,6 @@ def run_main(main):
         sys.exit(130)
 
 
-
 CLIP_NAME = re.compile(
     r"section_(?P<section>\d\d)_"
     r"(?:(?P<domain>source|target)_)?"
@@ -351,7 +349,6 @@ def decision_result_file(result_dir, machine, section):
     return Path(result_dir) / f"decision_result_{machine}_{section}_test.csv"
 
 
-
 def _truncated(sound):
     """Whether libsndfile found less audio data than the WAV header declares."""
     found = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", sound.extra_info, re.M)
@@ -440,10 +437,16 @@ def _log_mel_job(path, feature, cache_file):
 
 
 def _read_cache(cache_file):
+    """A cached spectrogram, or None when there is none (or it cannot be read)."""
     try:
         return np.load(cache_file)
     except (OSError, ValueError):
         return None
+
+
+def cache_directory(config):
+    """The configured feature cache folder, or None when the cache is off."""
+    return config["cache"]["directory"] if config["cache"]["enabled"] else None
 
 
 def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=None,
@@ -460,7 +463,7 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
         for i, path in enumerate(paths):
             with contextlib.suppress(OSError):
                 cache_files[i] = _cache_path(cache_dir, path, feature)
-                log_mels[i] = _read_cache(cache_files[i]) if cache_files[i].exists() else None
+                log_mels[i] = _read_cache(cache_files[i])
     todo = [i for i in range(len(paths)) if log_mels[i] is None]
     n_jobs = n_jobs or os.cpu_count() or 1
     # a process pool costs about a second to start: not worth it for a handful of clips
@@ -552,7 +555,6 @@ def clip_scores(model, log_mels, n_frames):
     return index_scores(model, frames, starts, owners, len(log_mels), n_frames)
 
 
-
 def _check_scores(y_true, y_score):
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
     if y_true.shape != y_score.shape or y_true.ndim != 1:
@@ -633,7 +635,6 @@ def official_score(rows):
     if not values:
         return None
     return _harmonic_mean(values)
-
 
 
 @contextlib.contextmanager
