@@ -12,48 +12,20 @@ import keras
 import numpy as np
 import scipy.stats
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 import common as com
 import keras_model
 
 
-# XLA saves about 2 ms of a 14 ms step on CPU but takes several seconds to compile; JAX runs
-# eagerly without it, so it always compiles.
-XLA_MIN_STEPS = 5000
+# XLA makes a step on 2 CPU cores about a quarter faster but takes seconds to compile, so
+# TensorFlow uses it for long runs only; JAX always compiles.
+XLA_MIN_STEPS = 2000
 
 
 def use_xla(n_steps):
     backend = keras.backend.backend()
     return backend == "jax" or (backend == "tensorflow" and n_steps >= XLA_MIN_STEPS)
-
-
-class FrameStackBatches(keras.utils.PyDataset):
-    """Batches (x, x) of frame stacks gathered from log-mel frames by start row.
-
-    Holding frames instead of stacks keeps the training data n_frames times smaller; the order
-    is a fresh random permutation every epoch when shuffle is set, as fit(x, x, shuffle=True),
-    and the last batch may be smaller.
-    """
-
-    def __init__(self, frames, starts, n_frames, batch_size, shuffle, rng):
-        super().__init__()
-        self.frames, self.starts, self.n_frames = frames, starts, n_frames
-        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
-        self.order = self._order()
-
-    def _order(self):
-        return self.rng.permutation(len(self.starts)) if self.shuffle else np.arange(len(self.starts))
-
-    def __len__(self):
-        return math.ceil(len(self.starts) / self.batch_size)
-
-    def __getitem__(self, i):
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        x = com.gather_vectors(self.frames, self.starts[rows], self.n_frames)
-        return x, x
-
-    def on_epoch_end(self):
-        self.order = self._order()
 
 
 def training_log_mels(files, config, skip_bad_files):
@@ -74,21 +46,146 @@ def training_log_mels(files, config, skip_bad_files):
     return kept, bad
 
 
-def fit(model, frames, starts, config, rng, callbacks=()):
-    """Keras fit with the validation vectors taken from the end, before shuffling."""
+def stacked_vectors(frames, starts, n_frames):
+    """gather_vectors in Keras ops, inside a compiled TensorFlow or JAX function, cast to floatx
+    as fit casts its data."""
+    rows = keras.ops.expand_dims(starts, 1) + keras.ops.arange(n_frames, dtype=starts.dtype)
+    vectors = keras.ops.reshape(keras.ops.take(frames, rows, axis=0), (starts.shape[0], -1))
+    return keras.ops.cast(vectors, keras.config.floatx())
+
+
+def batches(starts, batch_size):
+    """The full batches as one (n, batch_size) array, and the smaller last batch (maybe empty)."""
+    n_full = len(starts) // batch_size * batch_size
+    return starts[:n_full].reshape(-1, batch_size), starts[n_full:]
+
+
+def tensorflow_epoch(model, frames, n_frames, xla):
+    """One epoch as a single TensorFlow function: a Python call per step costs as much as the
+    step's arithmetic on 2 cores."""
+    import tensorflow as tf
+
+    frames = tf.convert_to_tensor(frames)
+
+    def step(starts):
+        x = stacked_vectors(frames, starts, n_frames)
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=x, y_pred=model(x, training=True), training=True)
+        model.optimizer.apply(tape.gradient(loss, model.trainable_variables),
+                              model.trainable_variables)
+        return tf.cast(loss, tf.float64) * starts.shape[0]
+
+    @tf.function(jit_compile=xla)
+    def epoch(full, last):
+        total = tf.constant(0.0, tf.float64)
+        for i in tf.range(full.shape[0]):
+            total += step(full[i])
+        if last.shape[0]:
+            total += step(last)
+        return total
+
+    return lambda full, last: float(epoch(full, last))
+
+
+def jax_epoch(model, frames, n_frames):
+    """One epoch as a single jitted jax.lax.scan over Keras' stateless model and optimizer."""
+    import jax
+
+    frames = jax.numpy.asarray(frames)
+
+    metrics = [v.value for v in model.metrics_variables]
+
+    def loss_and_updates(trainable, non_trainable, x):
+        y, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
+        loss, _ = model.stateless_compute_loss(trainable, non_trainable, metrics, x=x, y=x,
+                                               y_pred=y, training=True)
+        return loss, non_trainable
+
+    gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
+
+    def step(state, starts):
+        trainable, non_trainable, optimizer = state
+        x = stacked_vectors(frames, starts, n_frames)
+        (loss, non_trainable), grads = gradient(trainable, non_trainable, x)
+        trainable, optimizer = model.optimizer.stateless_apply(optimizer, grads, trainable)
+        return (trainable, non_trainable, optimizer), loss * starts.shape[0]
+
+    @jax.jit
+    def epoch(state, full, last):
+        state, losses = jax.lax.scan(step, state, full)
+        total = losses.sum()
+        if last.shape[0]:
+            state, loss = step(state, last)
+            total += loss
+        return state, total
+
+    variables = (model.trainable_variables, model.non_trainable_variables,
+                 model.optimizer.variables)
+
+    def run(full, last):
+        state, total = epoch(tuple([v.value for v in group] for group in variables), full, last)
+        for group, values in zip(variables, state):
+            for variable, value in zip(group, values):
+                variable.assign(value)
+        return float(total)
+
+    return run
+
+
+def batch_by_batch_epoch(model, frames, n_frames):
+    """One train_on_batch call per batch, for the other backends."""
+    def run(full, last):
+        total = 0.0
+        for starts in list(full) + ([last] if len(last) else []):
+            x = com.gather_vectors(frames, starts, n_frames)
+            total += model.train_on_batch(x, x) * len(starts)
+        return total
+
+    return run
+
+
+def epoch_function(model, frames, n_frames, xla):
+    """(full batches, last batch) -> summed batch losses, training the model on them in order."""
+    model.optimizer.build(model.trainable_variables)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return tensorflow_epoch(model, frames, n_frames, xla)
+    if backend == "jax":
+        return jax_epoch(model, frames, n_frames)
+    return batch_by_batch_epoch(model, frames, n_frames)
+
+
+def fit(model, frames, starts, config, rng, xla=False):
+    """Keras' fit(x, x, epochs, batch_size, shuffle, validation_split) on the vectors at starts.
+
+    The same batches, updates and logged losses as fit on the stacked array: validation vectors
+    taken from the end before shuffling, a fresh permutation of the training vectors every
+    epoch, a smaller last batch, loss the batch-size-weighted mean of the batch losses and
+    val_loss the mean squared error of the validation vectors after the epoch. Each epoch runs
+    as one compiled call where the backend allows.
+    """
     fit_config, n_frames = config["fit"], config["feature"]["n_frames"]
+    batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
     n_train = math.floor(len(starts) * (1.0 - fit_config["validation_split"]))
-    train = FrameStackBatches(frames, starts[:n_train], n_frames, fit_config["batch_size"],
-                              fit_config["shuffle"], rng)
-    validation = None
-    if n_train < len(starts):
-        validation = FrameStackBatches(frames, starts[n_train:], n_frames,
-                                       fit_config["batch_size"], False, rng)
-    # shuffle=False: the batches shuffle their vectors themselves, and Keras would otherwise
-    # also permute whole batches, moving the smaller last batch away from the end
-    history = model.fit(train, validation_data=validation, epochs=fit_config["epochs"],
-                        shuffle=False, verbose=fit_config["verbose"], callbacks=list(callbacks))
-    return history.history
+    train, validation = starts[:n_train], starts[n_train:]
+    run_epoch = epoch_function(model, frames, n_frames, xla)
+    history = {"loss": [], "seconds": []}
+    epochs = tqdm(range(fit_config["epochs"]), desc="epochs", disable=verbose != 1)
+    for epoch in epochs:
+        start = time.perf_counter()
+        order = rng.permutation(n_train) if fit_config["shuffle"] else np.arange(n_train)
+        history["loss"].append(run_epoch(*batches(train[order], batch_size)) / n_train)
+        if len(validation):
+            val_loss = com.index_scores(model, frames, validation, np.zeros(len(validation), int),
+                                        1, n_frames)[0]
+            history.setdefault("val_loss", []).append(float(val_loss))
+        history["seconds"].append(time.perf_counter() - start)
+        losses = {key: f"{values[-1]:.4g}" for key, values in history.items() if key != "seconds"}
+        epochs.set_postfix(losses)
+        if verbose == 2:
+            com.log.info("epoch %d/%d: %s, %.1f s", epoch + 1, fit_config["epochs"],
+                         ", ".join(f"{k} {v}" for k, v in losses.items()), history["seconds"][-1])
+    return history
 
 
 def save_loss_plot(history, path):
@@ -119,9 +216,10 @@ def train_machine(machine_dir, dev, config, args, rng):
 
     fit_config = config["fit"]
     n_steps = fit_config["epochs"] * math.ceil(len(starts) / fit_config["batch_size"])
+    xla = use_xla(n_steps)
     model = keras_model.get_model(feature["n_frames"] * feature["n_mels"], fit_config["lr"],
-                                  jit_compile=use_xla(n_steps))
-    history = fit(model, frames, starts, config, rng)
+                                  jit_compile=xla)
+    history = fit(model, frames, starts, config, rng, xla)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     scores = com.index_scores(model, frames, starts, owners, owners[-1] + 1, feature["n_frames"])

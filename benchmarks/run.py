@@ -144,29 +144,27 @@ def step_times(log_mels):
     n_steps = int(np.ceil(np.floor(len(starts) * 0.9) / 512))
 
     class EpochTimes(keras.callbacks.Callback):
+        seconds = []
+
         def on_epoch_begin(self, epoch, logs=None):
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self.start)
 
-    def per_step(fit_function):
-        clock = EpochTimes()
-        clock.seconds = []
-        fit_function(clock)
-        return 1000 * min(clock.seconds[1:]) / n_steps   # epoch 1 includes compilation
-
     x = com.gather_vectors(frames, starts, FEATURE["n_frames"])
     plain_model = keras_model.get_model(x.shape[1], 0.001, jit_compile="auto")
-    plain = per_step(lambda clock: plain_model.fit(
-        x, x, batch_size=512, epochs=epochs, shuffle=True, validation_split=0.1, verbose=0,
-        callbacks=[clock]))
+    plain_model.fit(x, x, batch_size=512, epochs=epochs, shuffle=True, validation_split=0.1,
+                    verbose=0, callbacks=[EpochTimes()])
     del x, plain_model
-    # as 00_train.py compiles it for the default 100 epochs of this data
-    model = keras_model.get_model(frames.shape[1] * FEATURE["n_frames"], 0.001,
-                                  jit_compile=train_script.use_xla(100 * n_steps))
-    ours = per_step(lambda clock: train_script.fit(model, frames, starts, config,
-                                                   np.random.default_rng(0), [clock]))
+    # epoch 1 includes compilation
+    plain = 1000 * min(EpochTimes.seconds[1:]) / n_steps
+    # as 00_train.py trains for the default 100 epochs of this data
+    xla = train_script.use_xla(100 * n_steps)
+    model = keras_model.get_model(frames.shape[1] * FEATURE["n_frames"], 0.001, jit_compile=xla)
+    seconds = train_script.fit(model, frames, starts, config, np.random.default_rng(0),
+                               xla)["seconds"]
+    ours = 1000 * min(seconds[1:]) / n_steps
     return {"vectors": len(starts), "steps_per_epoch": n_steps, "plain_fit_ms": plain,
             "ours_ms": ours, "ratio": ours / plain, "backend": keras.backend.backend()}, model
 
