@@ -65,7 +65,12 @@ def tensorflow_epoch(model, frames, n_frames, xla):
     step's arithmetic on 2 cores."""
     import tensorflow as tf
 
-    frames = tf.convert_to_tensor(frames)
+    # in place where the buffer allows (common.frame_index makes it so): a copy would add
+    # the training data's size to the peak memory
+    if frames.flags.c_contiguous and frames.ctypes.data % 64 == 0:
+        frames = tf.experimental.dlpack.from_dlpack(frames.__dlpack__())
+    else:
+        frames = tf.convert_to_tensor(frames)
 
     def step(starts):
         x = stacked_vectors(frames, starts, n_frames)

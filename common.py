@@ -498,6 +498,15 @@ def stop_workers():
     get_reusable_executor().shutdown(wait=True)
 
 
+def aligned_empty(shape, dtype, alignment=64):
+    """np.empty starting on an alignment-byte boundary: TensorFlow can then use the buffer
+    in place (DLPack) instead of copying it."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
 def frame_index(log_mels, n_frames, n_hop_frames=1, consume=False):
     """All clips' frames in one array and where each clip's vectors start in it.
 
@@ -509,7 +518,7 @@ def frame_index(log_mels, n_frames, n_hop_frames=1, consume=False):
     """
     lengths = np.array([len(m) for m in log_mels])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    frames = np.empty((offsets[-1], log_mels[0].shape[1]), dtype=np.float32)
+    frames = aligned_empty((offsets[-1], log_mels[0].shape[1]), np.float32)
     starts, owners = [], []
     for clip, length in enumerate(lengths):
         frames[offsets[clip]:offsets[clip + 1]] = log_mels[clip]

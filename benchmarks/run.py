@@ -111,6 +111,10 @@ def end_to_end(work, data, name, scripts, epochs=1, original=False):
     return figures
 
 
+def total_seconds(figures):
+    return sum(script["seconds"] for script in figures.values())
+
+
 def feature_figures(train_files, work):
     """Log-mel extraction of the training clips: one process, all cores, the cache cold and warm."""
     for path in train_files:          # every variant then reads the clips from the page cache
@@ -170,10 +174,12 @@ def step_times(log_mels):
 
 
 def scoring_figures(model, log_mels, per_clip_sample):
-    """All clips scored by 00_train/01_test's path against one predict call per clip."""
+    """All clips scored by 00_train/01_test's path against one predict call per clip, each
+    timed after one warm-up call (the tracing of the model's function is paid once per run)."""
+    com.clip_scores(model, log_mels[:1], FEATURE["n_frames"])
     batched, scores = timed(com.clip_scores, model, log_mels, FEATURE["n_frames"])
     sample = log_mels[:per_clip_sample]
-    model.predict(np.array(com.stack_frames(sample[0], 5)), verbose=0)   # warm up
+    model.predict(np.array(com.stack_frames(sample[0], 5)), verbose=0)
 
     def one_call_per_clip():
         return np.array([np.mean(np.square(
@@ -218,12 +224,12 @@ def table(results):
                                                                "<= 2 GB")),
                  ("01_test.py -d, 600 clips", f"{test['seconds']:.0f} s",
                   f"peak RSS {test['peak_rss_gb']:.2f} GB", "")]
-    ours = sum(v["seconds"] for v in e2e["ours"].values())
+    ours = total_seconds(e2e["ours"])
     line = ("end to end, 300 clips, 1 epoch", f"{ours:.0f} s")
     if "original" in e2e:
-        theirs = sum(v["seconds"] for v in e2e["original"].values())
+        theirs = total_seconds(e2e["original"])
         peak = max(v["peak_rss_gb"] for v in e2e["original"].values())
-        rows.append(line + (f"original {theirs:.0f} s ({ours / theirs:.2f}x)",
+        rows.append(line + (f"original {theirs:.0f} s ({ours / theirs:.2f}x), best of 2",
                             ok(ours / theirs <= 0.35, "<= 0.35x")))
         rows.append(("  peak RSS ours / original",
                      f"{max(v['peak_rss_gb'] for v in e2e['ours'].values()):.2f} GB",
@@ -262,12 +268,16 @@ def main():
     if not args.small:
         print("end to end, 3000 clips ...", flush=True)
         results["end_to_end_big"] = end_to_end(args.work, data, "e2e_ours_big", ROOT)
-    print("end to end, 300 clips ...", flush=True)
-    results["end_to_end_300"] = {"ours": end_to_end(args.work, small, "e2e_ours_300", ROOT)}
-    if not args.skip_original and ORIGINAL.exists():
-        print("end to end, 300 clips, the original ...", flush=True)
-        results["end_to_end_300"]["original"] = end_to_end(args.work, small, "e2e_original_300",
-                                                           ORIGINAL, original=True)
+    # alternately, twice each, keeping each one's faster run: this VM's timings vary by 10-40 %
+    runs = {"ours": [], "original": []}
+    for attempt in range(2):
+        print(f"end to end, 300 clips, run {attempt + 1} of 2 ...", flush=True)
+        runs["ours"].append(end_to_end(args.work, small, "e2e_ours_300", ROOT))
+        if not args.skip_original and ORIGINAL.exists():
+            runs["original"].append(end_to_end(args.work, small, "e2e_original_300", ORIGINAL,
+                                               original=True))
+    results["end_to_end_300"] = {name: min(figures, key=total_seconds)
+                                 for name, figures in runs.items() if figures}
     print("features ...", flush=True)
     results["features"], log_mels = feature_figures(train_files, args.work)
     print("training steps ...", flush=True)

@@ -138,3 +138,12 @@ def test_batches_split_off_the_smaller_last_batch():
     assert last.tolist() == list(range(64, 70))
     full, last = train_script.batches(np.arange(64), 32)
     assert full.shape == (2, 32) and len(last) == 0
+
+
+def test_frames_start_on_a_64_byte_boundary():
+    # TensorFlow reads the frames in place only then (DLPack), else copies them
+    for n_clips in (1, 3, 7):
+        log_mels = [np.ones((9 + n, 4), np.float32) for n in range(n_clips)]
+        frames, _, _ = com.frame_index(log_mels, 5)
+        assert frames.ctypes.data % 64 == 0 and frames.flags.c_contiguous
+        np.testing.assert_array_equal(frames, np.concatenate(log_mels))
