@@ -119,8 +119,11 @@ def feature_figures(train_files, work):
     """Log-mel extraction of the training clips: one process, all cores, the cache cold and warm."""
     for path in train_files:          # every variant then reads the clips from the page cache
         Path(path).read_bytes()
-    started, _ = timed(com.clip_log_mels, train_files[:64], FEATURE, desc="pool start")
-    pooled, pooled_mels = timed(com.clip_log_mels, train_files, FEATURE, desc="all cores")
+    cores = os.cpu_count()
+    started, _ = timed(com.clip_log_mels, train_files[:64], FEATURE, n_jobs=cores,
+                       desc="pool start")
+    pooled, pooled_mels = timed(com.clip_log_mels, train_files, FEATURE, n_jobs=cores,
+                                desc="all cores")
     single, single_mels = timed(com.clip_log_mels, train_files, FEATURE, n_jobs=1,
                                 desc="one process")
     shutil.rmtree(work / "feature_cache", ignore_errors=True)
