@@ -35,9 +35,9 @@ def small_data(seed=0):
     return frames, starts, com.gather_vectors(frames, starts, 3)
 
 
-def fit_config(shuffle, epochs=3):
+def fit_config(shuffle):
     return {"feature": {"n_frames": 3},
-            "fit": {"epochs": epochs, "batch_size": 32, "shuffle": shuffle,
+            "fit": {"epochs": 3, "batch_size": 32, "shuffle": shuffle,
                     "validation_split": 0.1, "verbose": 0}}
 
 
@@ -48,17 +48,23 @@ def assert_same_training(ours, plain, history, expected):
         np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-9)
 
 
-def plain_fit(model, x, epochs=3):
-    return model.fit(x, x, batch_size=32, epochs=epochs, shuffle=False, validation_split=0.1,
+def twin_models():
+    """Two baseline networks with the same initial weights."""
+    plain = keras_model.get_model(48, 0.001, jit_compile=False)
+    ours = keras_model.get_model(48, 0.001, jit_compile=False)
+    ours.set_weights(plain.get_weights())
+    return plain, ours
+
+
+def plain_fit(model, x):
+    return model.fit(x, x, batch_size=32, epochs=3, shuffle=False, validation_split=0.1,
                      verbose=0).history
 
 
 @pytest.mark.parametrize("xla", [False, True])
 def test_same_batches_weights_and_losses_as_a_plain_fit(xla):
     frames, starts, x = small_data()
-    plain = keras_model.get_model(48, 0.001, jit_compile=False)
-    ours = keras_model.get_model(48, 0.001, jit_compile=False)
-    ours.set_weights(plain.get_weights())
+    plain, ours = twin_models()
     expected = plain_fit(plain, x)
     history = train_script.fit(ours, frames, starts, fit_config(False),
                                np.random.default_rng(0), xla)
@@ -116,9 +122,7 @@ def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
 
 def test_each_epoch_trains_on_a_fresh_permutation():
     frames, starts, x = small_data(1)
-    plain = keras_model.get_model(48, 0.001, jit_compile=False)
-    ours = keras_model.get_model(48, 0.001, jit_compile=False)
-    ours.set_weights(plain.get_weights())
+    plain, ours = twin_models()
     history = train_script.fit(ours, frames, starts, fit_config(True), np.random.default_rng(7))
     draws = np.random.default_rng(7)
     train, validation = x[:106], x[106:]
