@@ -14,8 +14,11 @@ import scipy.stats
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
+import clips
 import common as com
+import features
 import keras_model
+import scoring
 
 
 # XLA makes a step on 2 CPU cores about a quarter faster but takes seconds to compile, so
@@ -28,22 +31,24 @@ def use_xla(n_steps):
     return backend == "jax" or (backend == "tensorflow" and n_steps >= XLA_MIN_STEPS)
 
 
+def seed_everything(seed):
+    """Seed Python, NumPy and the Keras backend; also makes TensorFlow's CPU ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+
 def training_log_mels(files, config, skip_bad_files):
     """Log-mel spectrograms of the training clips long enough for one frame stack."""
     feature = config["feature"]
-    log_mels, bad = com.clip_log_mels(files, feature, com.cache_directory(config), skip_bad_files,
-                                      desc="train clips")
-    com.stop_workers()
-    kept = []
-    for path, log_mel in zip(files, log_mels):
-        if log_mel is None:
-            continue
-        if len(log_mel) < feature["n_frames"]:
-            com.log.warning("skipping %s: %d frames, shorter than n_frames=%d",
-                            path, len(log_mel), feature["n_frames"])
-            continue
-        kept.append(log_mel)
-    return kept, bad
+    log_mels, bad = features.clip_log_mels(files, feature, features.cache_directory(config),
+                                           skip_bad_files, desc="train clips")
+    features.stop_workers()
+    short = features.too_short(files, log_mels, feature["n_frames"])
+    for message in short.values():
+        com.log.warning("skipping %s", message)
+    return [m for i, m in enumerate(log_mels) if m is not None and i not in short], bad
 
 
 def stacked_vectors(frames, starts, n_frames):
@@ -60,17 +65,18 @@ def batches(starts, batch_size):
     return starts[:n_full].reshape(-1, batch_size), starts[n_full:]
 
 
-def tensorflow_epoch(model, frames, n_frames, xla):
+def tensorflow_epoch(model, stacks, xla):
     """One epoch as a single TensorFlow function: a Python call per step costs as much as the
     step's arithmetic on 2 cores."""
     import tensorflow as tf
 
-    # in place where the buffer allows (common.frame_index makes it so): a copy would add
+    # in place where the buffer allows (features.frame_index makes it so): a copy would add
     # the training data's size to the peak memory
-    if frames.flags.c_contiguous and frames.ctypes.data % 64 == 0:
-        frames = tf.experimental.dlpack.from_dlpack(frames.__dlpack__())
+    if features.is_aligned(stacks.frames):
+        frames = tf.experimental.dlpack.from_dlpack(stacks.frames.__dlpack__())
     else:
-        frames = tf.convert_to_tensor(frames)
+        frames = tf.convert_to_tensor(stacks.frames)
+    n_frames = stacks.n_frames
 
     def step(starts):
         x = stacked_vectors(frames, starts, n_frames)
@@ -92,11 +98,11 @@ def tensorflow_epoch(model, frames, n_frames, xla):
     return lambda full, last: float(epoch(full, last))
 
 
-def jax_epoch(model, frames, n_frames):
+def jax_epoch(model, stacks):
     """One epoch as a single jitted jax.lax.scan over Keras' stateless model and optimizer."""
     import jax
 
-    frames = jax.numpy.asarray(frames)
+    frames, n_frames = jax.numpy.asarray(stacks.frames), stacks.n_frames
 
     metrics = [v.value for v in model.metrics_variables]
 
@@ -137,30 +143,30 @@ def jax_epoch(model, frames, n_frames):
     return run
 
 
-def batch_by_batch_epoch(model, frames, n_frames):
+def batch_by_batch_epoch(model, stacks):
     """One train_on_batch call per batch, for the other backends."""
     def run(full, last):
         total = 0.0
         for starts in list(full) + ([last] if len(last) else []):
-            x = com.gather_vectors(frames, starts, n_frames)
+            x = stacks.vectors(starts)
             total += model.train_on_batch(x, x) * len(starts)
         return total
 
     return run
 
 
-def epoch_function(model, frames, n_frames, xla):
+def epoch_function(model, stacks, xla):
     """(full batches, last batch) -> summed batch losses, training the model on them in order."""
     model.optimizer.build(model.trainable_variables)
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return tensorflow_epoch(model, frames, n_frames, xla)
+        return tensorflow_epoch(model, stacks, xla)
     if backend == "jax":
-        return jax_epoch(model, frames, n_frames)
-    return batch_by_batch_epoch(model, frames, n_frames)
+        return jax_epoch(model, stacks)
+    return batch_by_batch_epoch(model, stacks)
 
 
-def fit(model, frames, starts, config, rng, xla=False):
+def fit(model, stacks, config, rng, xla=False):
     """Keras' fit(x, x, epochs, batch_size, shuffle, validation_split) on the vectors at starts.
 
     The same batches, updates and logged losses as fit on the stacked array: validation vectors
@@ -169,11 +175,11 @@ def fit(model, frames, starts, config, rng, xla=False):
     val_loss the mean squared error of the validation vectors after the epoch. Each epoch runs
     as one compiled call where the backend allows.
     """
-    fit_config, n_frames = config["fit"], config["feature"]["n_frames"]
+    fit_config = config["fit"]
     batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
-    n_train = math.floor(len(starts) * (1.0 - fit_config["validation_split"]))
-    train, validation = starts[:n_train], starts[n_train:]
-    run_epoch = epoch_function(model, frames, n_frames, xla)
+    n_train = math.floor(len(stacks.starts) * (1.0 - fit_config["validation_split"]))
+    train, validation = stacks.starts[:n_train], stacks.starts[n_train:]
+    run_epoch = epoch_function(model, stacks, xla)
     history = {"loss": [], "seconds": []}
     epochs = tqdm(range(fit_config["epochs"]), desc="epochs", disable=verbose != 1)
     for epoch in epochs:
@@ -181,9 +187,8 @@ def fit(model, frames, starts, config, rng, xla=False):
         order = rng.permutation(n_train) if fit_config["shuffle"] else np.arange(n_train)
         history["loss"].append(run_epoch(*batches(train[order], batch_size)) / n_train)
         if len(validation):
-            val_loss = com.index_scores(model, frames, validation, np.zeros(len(validation), int),
-                                        1, n_frames)[0]
-            history.setdefault("val_loss", []).append(float(val_loss))
+            val_loss = scoring.mean_squared_error(model, stacks, validation)
+            history.setdefault("val_loss", []).append(val_loss)
         history["seconds"].append(time.perf_counter() - start)
         losses = {key: f"{values[-1]:.4g}" for key, values in history.items() if key != "seconds"}
         epochs.set_postfix(losses)
@@ -209,25 +214,23 @@ def train_machine(machine_dir, dev, config, args, rng):
     """Train, fit the score distribution and save the three files of one machine type."""
     machine, model_dir = machine_dir.name, config["model_directory"]
     feature = config["feature"]
-    files = com.train_files(machine_dir, dev)
+    files = clips.train_files(machine_dir, dev)
     com.log.info("%s: %d training clips", machine, len(files))
     log_mels, bad = training_log_mels(files, config, args.skip_bad_files)
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
-    frames, starts, owners = com.frame_index(log_mels, feature["n_frames"],
-                                             feature["n_hop_frames"], consume=True)
-    com.log.info("%s: %d vectors of %d values", machine, len(starts),
-                 feature["n_frames"] * feature["n_mels"])
+    stacks = features.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
+                                  consume=True)
+    com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
 
     fit_config = config["fit"]
-    n_steps = fit_config["epochs"] * math.ceil(len(starts) / fit_config["batch_size"])
+    n_steps = fit_config["epochs"] * math.ceil(len(stacks.starts) / fit_config["batch_size"])
     xla = use_xla(n_steps)
-    model = keras_model.get_model(feature["n_frames"] * feature["n_mels"], fit_config["lr"],
-                                  jit_compile=xla)
-    history = fit(model, frames, starts, config, rng, xla)
+    model = keras_model.get_model(stacks.dim, fit_config["lr"], jit_compile=xla)
+    history = fit(model, stacks, config, rng, xla)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
-    scores = com.index_scores(model, frames, starts, owners, owners[-1] + 1, feature["n_frames"])
+    scores = scoring.clip_scores(model, stacks)
     gamma = list(scipy.stats.gamma.fit(scores))
     with com.atomic_path(com.score_distr_file(model_dir, machine)) as tmp:
         joblib.dump(gamma, tmp)
@@ -236,24 +239,17 @@ def train_machine(machine_dir, dev, config, args, rng):
     with com.atomic_path(com.model_file(model_dir, machine)) as tmp:
         model.save(tmp)
     keras.backend.clear_session()
-    return {"machine": machine, "clips": int(owners[-1]) + 1, "vectors": len(starts),
+    return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
             "loss": history["loss"][-1], "val_loss": history.get("val_loss", [None])[-1],
             "bad": bad}
 
 
 def main():
     args = com.parse_args("Train one autoencoder per machine type.")
-    config, notes = com.load_config(args.config)
-    com.setup_logging(config["log_file"])
-    for note in notes:
-        com.log.warning(note)
+    config, dirs = com.start_run(args)
     seed = args.seed if args.seed is not None else config["seed"]
-
-    dev = args.dev
-    root = config["dev_directory"] if dev else config["eval_directory"]
-    dirs = com.machine_dirs(root, "dev_directory" if dev else "eval_directory", args.machine)
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
-                 "development" if dev else "evaluation", root, keras.__version__,
+                 "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
     summary = []
     for i, machine_dir in enumerate(dirs, 1):
@@ -267,9 +263,9 @@ def main():
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
         # seeded per machine type, so that training one type alone (-m) gives the same model
         if seed is not None:
-            com.seed_everything(seed)
+            seed_everything(seed)
         start = time.perf_counter()
-        result = train_machine(machine_dir, dev, config, args, np.random.default_rng(seed))
+        result = train_machine(machine_dir, args.dev, config, args, np.random.default_rng(seed))
         result["seconds"] = time.perf_counter() - start
         summary.append(result)
         com.log.info("%s: model -> %s", machine, com.model_file(model_dir, machine))

@@ -11,8 +11,12 @@ import joblib
 import numpy as np
 import scipy.stats
 
+import clips
 import common as com
+import features
 import keras_model
+import metrics
+import scoring
 
 
 def load_detector(model_dir, machine, train_command):
@@ -42,8 +46,8 @@ def load_detector(model_dir, machine, train_command):
 
 def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
     """Labels and domains of evaluation clips from the official ground truth files."""
-    truth = com.read_ground_truth(ground_truth_dir, machine, section)
-    keys = [com.ground_truth_key(p) for p in paths]
+    truth = clips.read_ground_truth(ground_truth_dir, machine, section)
+    keys = [clips.ground_truth_key(p) for p in paths]
     missing = sorted(set(truth) - set(keys))
     extra = sorted(set(keys) - set(truth))
     if missing or extra:
@@ -56,23 +60,22 @@ def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
 
 def score_clips(model, paths, config, skip_bad_files):
     """Scores of the clips that have at least one frame stack; the others are reported."""
-    feature = config["feature"]
-    log_mels, unscored = com.clip_log_mels(paths, feature, com.cache_directory(config),
-                                           skip_bad_files, desc="test clips")
-    keep = []
-    for i, (path, log_mel) in enumerate(zip(paths, log_mels)):
-        if log_mel is not None and len(log_mel) < feature["n_frames"]:
-            message = (f"{path}: {len(log_mel)} frames, shorter than "
-                       f"n_frames={feature['n_frames']}; no score")
-            com.log.warning(message)
-            unscored.append(message)
-        elif log_mel is not None:
-            keep.append(i)
-    scores = com.clip_scores(model, [log_mels[i] for i in keep], feature["n_frames"])
-    return np.array(keep, dtype=int), scores, unscored
+    n_frames = config["feature"]["n_frames"]
+    log_mels, unscored = features.clip_log_mels(paths, config["feature"],
+                                                features.cache_directory(config), skip_bad_files,
+                                                desc="test clips")
+    short = features.too_short(paths, log_mels, n_frames)
+    for message in short.values():
+        com.log.warning("%s; no score", message)
+        unscored.append(f"{message}; no score")
+    keep = [i for i, m in enumerate(log_mels) if m is not None and i not in short]
+    if not keep:
+        return np.array(keep, dtype=int), np.empty(0), unscored
+    stacks = features.frame_index([log_mels[i] for i in keep], n_frames)
+    return np.array(keep, dtype=int), scoring.clip_scores(model, stacks), unscored
 
 
-def test_machine(machine_dir, dev, config, args, train_command):
+def score_machine(machine_dir, dev, config, args, train_command):
     """Write the score and decision files of every section; return the sections' metric rows."""
     machine, result_dir = machine_dir.name, config["result_directory"]
     model, path, gamma = load_detector(config["model_directory"], machine, train_command)
@@ -81,8 +84,8 @@ def test_machine(machine_dir, dev, config, args, train_command):
                                       scale=scale)
     com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
     rows, unscored = [], []
-    for section in com.section_names(machine_dir):
-        paths, labels, domains = com.test_files(machine_dir, section, dev)
+    for section in clips.section_names(machine_dir):
+        paths, labels, domains = clips.section_clips(machine_dir, section, dev)
         if args.ground_truth:
             labels, domains = labels_from_ground_truth(paths, args.ground_truth, machine, section)
         keep, scores, section_unscored = score_clips(model, paths, config, args.skip_bad_files)
@@ -96,9 +99,9 @@ def test_machine(machine_dir, dev, config, args, train_command):
         com.log.info("%s %s: %d clips scored", machine, section, len(keep))
         if labels is None:
             continue
-        values = com.section_metrics(labels[keep], scores, decisions, domains[keep],
+        values = metrics.section_metrics(labels[keep], scores, decisions, domains[keep],
                                      config["max_fpr"])
-        for name, value in zip(com.METRIC_NAMES[:3], values):
+        for name, value in zip(metrics.METRIC_NAMES[:3], values):
             if value is None:
                 com.log.warning("%s %s: %s left empty (needs normal and anomalous clips of "
                                 "that set)", machine, section, name)
@@ -115,34 +118,28 @@ def log_summary(blocks):
     com.log.info("%-12s %9s %13s %13s %8s", "machine", "sections", "AUC (source)",
                  "AUC (target)", "pAUC")
     for machine, sections in blocks:
-        means, _ = com.column_means([values for _, values in sections])
+        means, _ = metrics.column_means([values for _, values in sections])
         com.log.info("%-12s %9d %13s %13s %8s", machine, len(sections), *map(cell, means[:3]))
-    score = com.official_score([values for _, sections in blocks for _, values in sections])
+    score = metrics.official_score([values for _, sections in blocks for _, values in sections])
     com.log.info("official score (harmonic mean of all AUCs and pAUCs): %s", cell(score))
 
 
 def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
-    config, notes = com.load_config(args.config)
-    com.setup_logging(config["log_file"])
-    for note in notes:
-        com.log.warning(note)
-
+    config, dirs = com.start_run(args)
     dev = args.dev
-    root = config["dev_directory"] if dev else config["eval_directory"]
-    dirs = com.machine_dirs(root, "dev_directory" if dev else "eval_directory", args.machine)
     train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
     blocks, unscored = [], []
     for i, machine_dir in enumerate(dirs, 1):
         com.log.info("[%d/%d] %s", i, len(dirs), machine_dir.name)
-        rows, machine_unscored = test_machine(machine_dir, dev, config, args,
+        rows, machine_unscored = score_machine(machine_dir, dev, config, args,
                                               train_command.replace("<machine>", machine_dir.name))
         blocks.append((machine_dir.name, rows))
         unscored += machine_unscored
 
     if dev or args.ground_truth:
         result_path = Path(config["result_directory"]) / config["result_file"]
-        com.save_csv(result_path, com.result_rows(blocks))
+        com.save_csv(result_path, metrics.result_rows(blocks))
         com.log.info("results -> %s", result_path)
         log_summary(blocks)
     else:

@@ -29,8 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
 ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
 
+import clips  # noqa: E402
 import common as com  # noqa: E402
+import features  # noqa: E402
 import make_demo_data  # noqa: E402
+import scoring  # noqa: E402
 
 SECTIONS = {"00": 1.0, "01": 1.2, "02": 1.4}
 SHAPES = {   # clips per section: train source/target normals; test normals = anomalies per domain
@@ -120,18 +123,18 @@ def feature_figures(train_files, work):
     for path in train_files:          # every variant then reads the clips from the page cache
         Path(path).read_bytes()
     cores = os.cpu_count()
-    started, _ = timed(com.clip_log_mels, train_files[:64], FEATURE, n_jobs=cores,
+    started, _ = timed(features.clip_log_mels, train_files[:64], FEATURE, n_jobs=cores,
                        desc="pool start")
-    pooled, pooled_mels = timed(com.clip_log_mels, train_files, FEATURE, n_jobs=cores,
+    pooled, pooled_mels = timed(features.clip_log_mels, train_files, FEATURE, n_jobs=cores,
                                 desc="all cores")
-    single, single_mels = timed(com.clip_log_mels, train_files, FEATURE, n_jobs=1,
+    single, single_mels = timed(features.clip_log_mels, train_files, FEATURE, n_jobs=1,
                                 desc="one process")
     shutil.rmtree(work / "feature_cache", ignore_errors=True)
-    cold, _ = timed(com.clip_log_mels, train_files, FEATURE, work / "feature_cache",
+    cold, _ = timed(features.clip_log_mels, train_files, FEATURE, work / "feature_cache",
                     desc="cache cold")
-    warm, (log_mels, _) = timed(com.clip_log_mels, train_files, FEATURE, work / "feature_cache",
+    warm, (log_mels, _) = timed(features.clip_log_mels, train_files, FEATURE, work / "feature_cache",
                                 desc="cache warm")
-    com.stop_workers()
+    features.stop_workers()
     difference = max(float(np.abs(a - b).max()) for a, b in zip(single_mels[0], pooled_mels[0]))
     return {"clips": len(train_files), "one_process_s": single, "all_cores_s": pooled,
             "pool_start_and_64_clips_s": started, "speedup": single / pooled,
@@ -145,10 +148,10 @@ def step_times(log_mels):
     import keras
     import keras_model
     train_script = importlib.import_module("00_train")
-    frames, starts, _ = com.frame_index(log_mels, FEATURE["n_frames"])
+    stacks = features.frame_index(log_mels, FEATURE["n_frames"])
     epochs = 3
     config = {"feature": FEATURE, "fit": dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)}
-    n_steps = int(np.ceil(np.floor(len(starts) * 0.9) / 512))
+    n_steps = int(np.ceil(np.floor(len(stacks.starts) * 0.9) / 512))
 
     class EpochTimes(keras.callbacks.Callback):
         seconds = []
@@ -159,7 +162,7 @@ def step_times(log_mels):
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self.start)
 
-    x = com.gather_vectors(frames, starts, FEATURE["n_frames"])
+    x = stacks.vectors(stacks.starts)
     plain_model = keras_model.get_model(x.shape[1], 0.001, jit_compile="auto")
     plain_model.fit(x, x, batch_size=512, epochs=epochs, shuffle=True, validation_split=0.1,
                     verbose=0, callbacks=[EpochTimes()])
@@ -168,11 +171,10 @@ def step_times(log_mels):
     plain = 1000 * min(EpochTimes.seconds[1:]) / n_steps
     # as 00_train.py trains for the default 100 epochs of this data
     xla = train_script.use_xla(100 * n_steps)
-    model = keras_model.get_model(frames.shape[1] * FEATURE["n_frames"], 0.001, jit_compile=xla)
-    seconds = train_script.fit(model, frames, starts, config, np.random.default_rng(0),
-                               xla)["seconds"]
+    model = keras_model.get_model(stacks.dim, 0.001, jit_compile=xla)
+    seconds = train_script.fit(model, stacks, config, np.random.default_rng(0), xla)["seconds"]
     ours = 1000 * min(seconds[1:]) / n_steps
-    return {"vectors": len(starts), "steps_per_epoch": n_steps, "plain_fit_ms": plain,
+    return {"vectors": len(stacks.starts), "steps_per_epoch": n_steps, "plain_fit_ms": plain,
             "ours_ms": ours, "ratio": ours / plain, "backend": keras.backend.backend()}, model
 
 
@@ -180,16 +182,23 @@ def scoring_figures(model, log_mels, per_clip_sample):
     """All clips scored by 00_train/01_test's path against one predict call per clip, each
     timed after one warm-up call (the tracing of the model's function is paid once per run),
     the faster of two runs each."""
-    com.clip_scores(model, log_mels[:1], FEATURE["n_frames"])
-    batched, scores = min((timed(com.clip_scores, model, log_mels, FEATURE["n_frames"])
-                           for _ in range(2)), key=lambda run: run[0])
+    def batched_scores(log_mels):
+        return scoring.clip_scores(model, features.frame_index(log_mels, FEATURE["n_frames"]))
+
+    def clip_vectors(log_mel):
+        stacks = features.frame_index([log_mel], FEATURE["n_frames"])
+        return stacks.vectors(stacks.starts)
+
+    batched_scores(log_mels[:1])
+    batched, scores = min((timed(batched_scores, log_mels) for _ in range(2)),
+                          key=lambda run: run[0])
     sample = log_mels[:per_clip_sample]
-    model.predict(np.array(com.stack_frames(sample[0], 5)), verbose=0)
+    model.predict(clip_vectors(sample[0]), verbose=0)
 
     def one_call_per_clip():
         return np.array([np.mean(np.square(
-            np.array(com.stack_frames(m, 5), dtype=np.float64)
-            - model.predict(np.array(com.stack_frames(m, 5)), verbose=0))) for m in sample])
+            np.array(clip_vectors(m), dtype=np.float64)
+            - model.predict(clip_vectors(m), verbose=0))) for m in sample])
 
     seconds, reference = min((timed(one_call_per_clip) for _ in range(2)), key=lambda run: run[0])
     per_clip_total = seconds / len(sample) * len(log_mels)
@@ -264,7 +273,7 @@ def main():
     shape = "300" if args.small else "2022"
     data = dataset(args.work, shape)
     small = dataset(args.work, "300")
-    train_files = com.train_files(data / "bench", dev=True)
+    train_files = clips.train_files(data / "bench", dev=True)
 
     results = {"shape": shape, "machine": f"{platform.processor() or platform.machine()}, "
                f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-import common as com
+import features
 from conftest import shared_path
 
 FEATURE = {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024, "hop_length": 512,
@@ -28,6 +28,14 @@ def reference_vectors(path, n_mels=128, n_frames=5, n_fft=1024, hop_length=512, 
     return vectors
 
 
+def scripts_vectors(path, **changes):
+    """A clip's vectors along the scripts' path: clip_log_mels -> frame_index -> gathered."""
+    feature = dict(FEATURE, **changes)
+    log_mels, _ = features.clip_log_mels([path], feature)
+    stacks = features.frame_index(log_mels, feature["n_frames"])
+    return stacks.vectors(stacks.starts)
+
+
 def tone(seconds, rate, channels=1, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
@@ -43,8 +51,7 @@ def test_equal_to_the_original_on_real_clips(clip):
     machine = clip.split("/")[0]
     reference = np.load(shared_path("reference", "features",
                                     f"{machine}__train__{clip.split('/')[-1][:-4]}.npy"))
-    vectors = com.file_to_vectors(shared_path("data", "real_dev_data", clip), **{
-        k: FEATURE[k] for k in ("n_mels", "n_frames", "n_fft", "hop_length", "power")})
+    vectors = scripts_vectors(shared_path("data", "real_dev_data", clip))
     assert vectors.shape == reference.shape == (309, 640)
     assert np.abs(vectors - reference).max() <= 1e-3
 
@@ -55,7 +62,7 @@ def test_equal_to_the_original_on_real_clips(clip):
 def test_equal_to_librosa_for_rates_channels_and_formats(tmp_path, rate, channels, subtype):
     path = tmp_path / "clip.wav"
     soundfile.write(path, tone(1.3, rate, channels), rate, subtype=subtype)
-    vectors = com.file_to_vectors(path, n_mels=64, n_frames=3, n_fft=512, hop_length=256)
+    vectors = scripts_vectors(path, n_mels=64, n_frames=3, n_fft=512, hop_length=256)
     expected = reference_vectors(path, n_mels=64, n_frames=3, n_fft=512, hop_length=256)
     assert vectors.dtype == np.float32
     assert vectors.shape == expected.shape
@@ -65,7 +72,7 @@ def test_equal_to_librosa_for_rates_channels_and_formats(tmp_path, rate, channel
 def test_multichannel_real_clip_is_channel_averaged():
     path = shared_path("data", "real_multichannel", "mimii_fan_id00_0dB_normal_00000000.wav")
     assert soundfile.info(path).channels == 8
-    y, rate = com.load_audio(path)
+    y, rate = features.load_audio(path)
     expected, expected_rate = librosa.load(path, sr=None, mono=True)
     assert rate == expected_rate and np.array_equal(y, expected)
 
@@ -73,8 +80,8 @@ def test_multichannel_real_clip_is_channel_averaged():
 def test_power_one_uses_twenty_log10(tmp_path):
     path = tmp_path / "clip.wav"
     soundfile.write(path, tone(0.5, 16000), 16000)
-    vectors = com.file_to_vectors(path, n_mels=32, n_frames=2, n_fft=256, hop_length=128,
-                                  power=1.0)
+    vectors = scripts_vectors(path, n_mels=32, n_frames=2, n_fft=256, hop_length=128,
+                              power=1.0)
     expected = reference_vectors(path, n_mels=32, n_frames=2, n_fft=256, hop_length=128,
                                  power=1.0)
     assert np.abs(vectors - expected).max() <= 1e-4
@@ -83,23 +90,26 @@ def test_power_one_uses_twenty_log10(tmp_path):
 def test_short_clip_gives_no_vectors(tmp_path):
     path = tmp_path / "short.wav"
     soundfile.write(path, tone(0.05, 16000), 16000)  # 800 samples: 2 frames of hop 512
-    assert com.file_to_vectors(path, n_mels=128, n_frames=5).shape == (0, 640)
+    assert scripts_vectors(path, n_mels=128, n_frames=5).shape == (0, 640)
 
 
-def test_stack_frames_is_frame_major():
+def test_frame_stacks_are_frame_major():
     log_mel = np.arange(6 * 3, dtype=np.float32).reshape(6, 3)   # 6 frames of 3 mels
-    stacks = com.stack_frames(log_mel, 4)
-    assert stacks.shape == (3, 12)
-    assert stacks[1].tolist() == log_mel[1:5].ravel().tolist()
-    assert com.stack_frames(log_mel, 7).shape == (0, 21)
+    stacks = features.frame_index([log_mel], 4)
+    vectors = stacks.vectors(stacks.starts)
+    assert vectors.shape == (3, 12)
+    assert vectors[1].tolist() == log_mel[1:5].ravel().tolist()
+    stacks = features.frame_index([log_mel], 7)
+    assert stacks.vectors(stacks.starts).shape == (0, 21)
 
 
 def test_frame_index_keeps_clips_apart_and_applies_the_hop():
     clips = [np.full((6, 2), 1.0, np.float32), np.full((4, 2), 2.0, np.float32),
              np.full((1, 2), 3.0, np.float32)]
-    frames, starts, owners = com.frame_index(clips, n_frames=3, n_hop_frames=2)
-    assert starts.tolist() == [0, 2, 6] and owners.tolist() == [0, 0, 1]
-    vectors = com.gather_vectors(frames, starts, 3)
+    stacks = features.frame_index(clips, n_frames=3, n_hop_frames=2)
+    assert stacks.starts.tolist() == [0, 2, 6] and stacks.owners.tolist() == [0, 0, 1]
+    assert stacks.n_clips == 3 and stacks.dim == 6
+    vectors = stacks.vectors(stacks.starts)
     assert vectors.tolist() == [[1.0] * 6, [1.0] * 6, [2.0] * 6]
 
 
@@ -113,12 +123,12 @@ def test_broken_files_raise_an_error_naming_them(tmp_path, make, message):
     soundfile.write(good, tone(1.0, 16000), 16000, subtype="PCM_16")
     broken = tmp_path / "section_00_source_test_normal_0000_x.wav"
     make(broken, good.read_bytes())
-    with pytest.raises(com.BadClipError, match=f"{message}.*|.*{broken}"):
-        com.load_audio(broken)
-    with pytest.raises(com.BadClipError) as error:
-        com.clip_log_mels([good, broken], FEATURE)
+    with pytest.raises(features.BadClipError, match=f"{message}.*|.*{broken}"):
+        features.load_audio(broken)
+    with pytest.raises(features.BadClipError) as error:
+        features.clip_log_mels([good, broken], FEATURE)
     assert str(broken) in str(error.value)
-    log_mels, bad = com.clip_log_mels([good, broken], FEATURE, skip_bad_files=True)
+    log_mels, bad = features.clip_log_mels([good, broken], FEATURE, skip_bad_files=True)
     assert log_mels[0] is not None and log_mels[1] is None
     assert len(bad) == 1 and str(broken) in bad[0]
 
@@ -134,11 +144,11 @@ def make_clips(folder, count, seconds=1.0):
 
 def test_pool_and_cache_give_the_direct_values(tmp_path):
     paths = make_clips(tmp_path, 10)
-    direct = [com.log_mel_spectrogram(*com.load_audio(p), 128, 1024, 512, 2.0) for p in paths]
-    pooled, _ = com.clip_log_mels(paths, FEATURE, n_jobs=2)
-    cold, _ = com.clip_log_mels(paths, FEATURE, tmp_path / "cache", n_jobs=2)
+    direct = [features.log_mel_spectrogram(*features.load_audio(p), 128, 1024, 512, 2.0) for p in paths]
+    pooled, _ = features.clip_log_mels(paths, FEATURE, n_jobs=2)
+    cold, _ = features.clip_log_mels(paths, FEATURE, tmp_path / "cache", n_jobs=2)
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 10
-    warm, _ = com.clip_log_mels(paths, FEATURE, tmp_path / "cache")
+    warm, _ = features.clip_log_mels(paths, FEATURE, tmp_path / "cache")
     for expected, result, from_cold, from_warm in zip(direct, pooled, cold, warm):
         # workers run single-threaded BLAS, so the mel product may round differently
         assert np.abs(result - expected).max() <= 1e-4
@@ -148,14 +158,35 @@ def test_pool_and_cache_give_the_direct_values(tmp_path):
 def test_cache_never_returns_a_stale_entry(tmp_path):
     path = make_clips(tmp_path, 1)[0]
     cache = tmp_path / "cache"
-    first, _ = com.clip_log_mels([path], FEATURE, cache)
-    other, _ = com.clip_log_mels([path], dict(FEATURE, n_mels=64), cache)
+    first, _ = features.clip_log_mels([path], FEATURE, cache)
+    other, _ = features.clip_log_mels([path], dict(FEATURE, n_mels=64), cache)
     assert other[0].shape[1] == 64
     louder = 2 * tone(1.0, 16000)
     soundfile.write(path, louder, 16000)
     os.utime(path, ns=(1, 1))      # a new clip must miss even with an unusual timestamp
-    changed, _ = com.clip_log_mels([path], FEATURE, cache)
+    changed, _ = features.clip_log_mels([path], FEATURE, cache)
     assert not np.array_equal(changed[0], first[0])
     assert np.array_equal(changed[0],
-                          com.log_mel_spectrogram(*com.load_audio(path), 128, 1024, 512, 2.0))
+                          features.log_mel_spectrogram(*features.load_audio(path), 128, 1024, 512, 2.0))
     assert len(list(cache.glob("*.npy"))) == 3
+
+
+@pytest.mark.parametrize("key, value", [
+    ("n_mels", 64), ("n_fft", 512), ("hop_length", 256), ("power", 1.0), ("n_frames", 4),
+    ("n_hop_frames", 2),
+    ("fmin", 50.0)])       # a setting the feature code does not know yet
+def test_cache_misses_when_any_feature_setting_changes(tmp_path, key, value):
+    path = make_clips(tmp_path, 1)[0]
+    cache = tmp_path / "cache"
+    features.clip_log_mels([path], FEATURE, cache)
+    features.clip_log_mels([path], dict(FEATURE, **{key: value}), cache)
+    assert len(list(cache.glob("*.npy"))) == 2
+
+
+def test_cache_misses_when_the_feature_code_changes(tmp_path, monkeypatch):
+    path = make_clips(tmp_path, 1)[0]
+    cache = tmp_path / "cache"
+    features.clip_log_mels([path], FEATURE, cache)
+    monkeypatch.setattr(features, "FEATURE_CODE_VERSION", features.FEATURE_CODE_VERSION + 1)
+    features.clip_log_mels([path], FEATURE, cache)
+    assert len(list(cache.glob("*.npy"))) == 2

