@@ -5,32 +5,25 @@ import clips
 import common as com
 
 
+FIELDS = ("section", "domain", "split", "label", "index", "attributes")
+
+
 @pytest.mark.parametrize("name, expected", [
     ("section_00_source_train_normal_0000_m-n_W.wav",
-     {"section": "00", "domain": "source", "split": "train", "label": "normal",
-      "index": "0000", "attributes": "m-n_W"}),
+     ("00", "source", "train", "normal", "0000", "m-n_W")),
     ("section_02_target_test_anomaly_0049_vel_21_loc_A.wav",
-     {"section": "02", "domain": "target", "split": "test", "label": "anomaly",
-      "index": "0049", "attributes": "vel_21_loc_A"}),
-    ("section_01_source_test_normal_0007_.wav",
-     {"section": "01", "domain": "source", "split": "test", "label": "normal",
-      "index": "0007", "attributes": ""}),
+     ("02", "target", "test", "anomaly", "0049", "vel_21_loc_A")),
+    ("section_01_source_test_normal_0007_.wav", ("01", "source", "test", "normal", "0007", "")),
     ("section_00_source_train_normal_0001_noAttribute.wav",
-     {"section": "00", "domain": "source", "split": "train", "label": "normal",
-      "index": "0001", "attributes": "noAttribute"}),
+     ("00", "source", "train", "normal", "0001", "noAttribute")),
     ("section_00_target_train_normal_0003_a-b.c_d.wav",
-     {"section": "00", "domain": "target", "split": "train", "label": "normal",
-      "index": "0003", "attributes": "a-b.c_d"}),
-    ("section_03_test_0199.wav",
-     {"section": "03", "domain": None, "split": "test", "label": None, "index": "0199",
-      "attributes": None}),
-    ("section_03_0199.wav",
-     {"section": "03", "domain": None, "split": None, "label": None, "index": "0199",
-      "attributes": None}),
+     ("00", "target", "train", "normal", "0003", "a-b.c_d")),
+    ("section_03_test_0199.wav", ("03", None, "test", None, "0199", None)),
+    ("section_03_0199.wav", ("03", None, None, None, "0199", None)),
 ])
 def test_parse_clip_name(name, expected):
-    assert clips.parse_clip_name(name) == expected
-    assert clips.parse_clip_name(f"/data/source/target/{name}") == expected
+    assert clips.parse_clip_name(name) == dict(zip(FIELDS, expected))
+    assert clips.parse_clip_name(f"/data/source/target/{name}") == dict(zip(FIELDS, expected))
 
 
 @pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",
