@@ -40,15 +40,18 @@ def seed_everything(seed):
 
 
 def training_log_mels(files, config, skip_bad_files):
-    """Log-mel spectrograms of the training clips long enough for one frame stack."""
+    """Log-mel spectrograms of the training clips long enough for one frame stack, and the
+    messages of the unreadable (skipped) and the silent (used) clips."""
     feature = config["feature"]
-    log_mels, bad = features.clip_log_mels(files, feature, features.cache_directory(config),
-                                           skip_bad_files, desc="train clips")
+    log_mels, bad, silent = features.clip_log_mels(files, feature,
+                                                   features.cache_directory(config),
+                                                   skip_bad_files, desc="train clips")
     features.stop_workers()
     short = features.too_short(files, log_mels, feature["n_frames"])
     for message in short.values():
         com.log.warning("skipping %s", message)
-    return [m for i, m in enumerate(log_mels) if m is not None and i not in short], bad
+    kept = [m for i, m in enumerate(log_mels) if m is not None and i not in short]
+    return kept, bad, silent
 
 
 def stacked_vectors(frames, starts, n_frames):
@@ -216,7 +219,7 @@ def train_machine(machine_dir, dev, config, args, rng):
     feature = config["feature"]
     files = clips.train_files(machine_dir, dev)
     com.log.info("%s: %d training clips", machine, len(files))
-    log_mels, bad = training_log_mels(files, config, args.skip_bad_files)
+    log_mels, bad, silent = training_log_mels(files, config, args.skip_bad_files)
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
     stacks = features.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
@@ -241,7 +244,7 @@ def train_machine(machine_dir, dev, config, args, rng):
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
             "loss": history["loss"][-1], "val_loss": history.get("val_loss", [None])[-1],
-            "bad": bad}
+            "bad": bad, "silent": silent}
 
 
 def main():
@@ -251,24 +254,35 @@ def main():
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
                  "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
+    model_dir = config["model_directory"]
+    com.check_writable(model_dir, "model_directory")
+    if config["cache"]["enabled"]:
+        com.check_writable(config["cache"]["directory"], "cache.directory")
     summary = []
     for i, machine_dir in enumerate(dirs, 1):
-        machine, model_dir = machine_dir.name, config["model_directory"]
-        existing = [p for p in (com.model_file(model_dir, machine),
-                                com.legacy_model_file(model_dir, machine)) if p.exists()]
-        if existing and not args.force:
-            com.log.info("[%d/%d] %s: model exists (%s), skipping; --force retrains it",
-                         i, len(dirs), machine, existing[0])
-            continue
-        com.log.info("[%d/%d] %s", i, len(dirs), machine)
-        # seeded per machine type, so that training one type alone (-m) gives the same model
-        if seed is not None:
-            seed_everything(seed)
-        start = time.perf_counter()
-        result = train_machine(machine_dir, args.dev, config, args, np.random.default_rng(seed))
-        result["seconds"] = time.perf_counter() - start
-        summary.append(result)
-        com.log.info("%s: model -> %s", machine, com.model_file(model_dir, machine))
+        machine = machine_dir.name
+        # a run on another node or in another shell may be training this machine type
+        with com.file_lock(com.training_lock_file(model_dir, machine), wait=False) as mine:
+            if not mine:
+                com.log.info("[%d/%d] %s: being trained by another run, skipping", i, len(dirs),
+                             machine)
+                continue
+            existing = [p for p in (com.model_file(model_dir, machine),
+                                    com.legacy_model_file(model_dir, machine)) if p.exists()]
+            if existing and not args.force:
+                com.log.info("[%d/%d] %s: model exists (%s), skipping; --force retrains it",
+                             i, len(dirs), machine, existing[0])
+                continue
+            com.log.info("[%d/%d] %s", i, len(dirs), machine)
+            # seeded per machine type, so that training one type alone (-m) gives the same model
+            if seed is not None:
+                seed_everything(seed)
+            start = time.perf_counter()
+            result = train_machine(machine_dir, args.dev, config, args,
+                                   np.random.default_rng(seed))
+            result["seconds"] = time.perf_counter() - start
+            summary.append(result)
+            com.log.info("%s: model -> %s", machine, com.model_file(model_dir, machine))
 
     com.log.info("summary:")
     com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
@@ -277,9 +291,9 @@ def main():
         val_loss = "-" if r["val_loss"] is None else f"{r['val_loss']:.3f}"
         com.log.info("%-12s %6d %9d %9.3f %9s %7.1f", r["machine"], r["clips"], r["vectors"],
                      r["loss"], val_loss, r["seconds"])
-    skipped = [b for r in summary for b in r["bad"]]
-    for message in skipped:
-        com.log.warning("skipped: %s", message)
+    for kind, key in (("silent", "silent"), ("skipped", "bad")):
+        for message in (m for r in summary for m in r[key]):
+            com.log.warning("%s: %s", kind, message)
 
 
 if __name__ == "__main__":

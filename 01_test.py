@@ -26,12 +26,14 @@ def load_detector(model_dir, machine, train_command):
     if path is None:
         raise com.BaselineError(f"model file not found: {candidates[0]}; "
                                 f"create it with `{train_command}`")
+    distr = com.score_distr_file(model_dir, machine)
+    com.check_readable(path, "model")
+    com.check_readable(distr, "score distribution")
     try:
         model = keras_model.load_model(path)
     except Exception as error:
         raise com.BaselineError(f"cannot load model {path} ({type(error).__name__}); "
                                 f"recreate it with `{train_command} --force`") from None
-    distr = com.score_distr_file(model_dir, machine)
     try:
         shape, loc, scale = joblib.load(distr)
     except FileNotFoundError:
@@ -58,24 +60,34 @@ def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
     return (np.array([truth[k][0] for k in keys]), np.array([truth[k][1] for k in keys]))
 
 
-def score_clips(model, paths, config, skip_bad_files):
-    """Scores of the clips that have at least one frame stack; the others are reported."""
+def score_clips(model, paths, config, skip_bad_files, report):
+    """Scores of the clips that have at least one frame stack, and their indices in paths;
+    clips of digital silence and clips without a score are added to the report."""
     n_frames = config["feature"]["n_frames"]
-    log_mels, unscored = features.clip_log_mels(paths, config["feature"],
-                                                features.cache_directory(config), skip_bad_files,
-                                                desc="test clips")
+    log_mels, bad, silent = features.clip_log_mels(paths, config["feature"],
+                                                   features.cache_directory(config),
+                                                   skip_bad_files, desc="test clips")
     short = features.too_short(paths, log_mels, n_frames)
     for message in short.values():
         com.log.warning("%s; no score", message)
-        unscored.append(f"{message}; no score")
+    report["silent"] += silent
+    report["not scored"] += bad + [f"{message}; no score" for message in short.values()]
     keep = [i for i, m in enumerate(log_mels) if m is not None and i not in short]
     if not keep:
-        return np.array(keep, dtype=int), np.empty(0), unscored
+        return np.array(keep, dtype=int), np.empty(0)
     stacks = features.frame_index([log_mels[i] for i in keep], n_frames)
-    return np.array(keep, dtype=int), scoring.clip_scores(model, stacks), unscored
+    return np.array(keep, dtype=int), scoring.clip_scores(model, stacks)
 
 
-def score_machine(machine_dir, dev, config, args, train_command):
+def warn_empty_cells(machine, section, values):
+    for name, value in zip(metrics.METRIC_NAMES, values):
+        if value is None:
+            reason = ("needs normal and anomalous clips of that set" if name.startswith(
+                ("AUC", "pAUC")) else "no test clips of that domain")
+            com.log.warning("%s %s: %s left empty (%s)", machine, section, name, reason)
+
+
+def score_machine(machine_dir, dev, config, args, train_command, report):
     """Write the score and decision files of every section; return the sections' metric rows."""
     machine, result_dir = machine_dir.name, config["result_directory"]
     model, path, gamma = load_detector(config["model_directory"], machine, train_command)
@@ -83,13 +95,11 @@ def score_machine(machine_dir, dev, config, args, train_command):
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
     com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
-    rows, unscored = [], []
-    for section in clips.section_names(machine_dir):
-        paths, labels, domains = clips.section_clips(machine_dir, section, dev)
+    rows = []
+    for section, paths, labels, domains in clips.sections(machine_dir, dev):
         if args.ground_truth:
             labels, domains = labels_from_ground_truth(paths, args.ground_truth, machine, section)
-        keep, scores, section_unscored = score_clips(model, paths, config, args.skip_bad_files)
-        unscored += section_unscored
+        keep, scores = score_clips(model, paths, config, args.skip_bad_files, report)
         names = [paths[i].name for i in keep]
         decisions = (scores > threshold).astype(int)
         com.save_csv(com.anomaly_score_file(result_dir, machine, section),
@@ -100,13 +110,22 @@ def score_machine(machine_dir, dev, config, args, train_command):
         if labels is None:
             continue
         values = metrics.section_metrics(labels[keep], scores, decisions, domains[keep],
-                                     config["max_fpr"])
-        for name, value in zip(metrics.METRIC_NAMES[:3], values):
-            if value is None:
-                com.log.warning("%s %s: %s left empty (needs normal and anomalous clips of "
-                                "that set)", machine, section, name)
+                                         config["max_fpr"])
+        warn_empty_cells(machine, section, values)
         rows.append((section.split("_", 1)[1], values))
-    return rows, unscored
+    return rows
+
+
+def assemble_result(result_path, dev):
+    """Write result.csv from every machine type's block in the result folder (this run's and
+    those of other runs, parallel ones included); returns its blocks."""
+    # under the lock, so that of two runs finishing together the later one reads both blocks
+    with com.file_lock(result_path.with_name(f".{result_path.name}.lock")):
+        blocks = [metrics.parse_machine_rows(com.read_csv(path))
+                  for path in com.machine_result_files(result_path, dev)]
+        blocks.sort(key=lambda block: block[0])
+        com.save_csv(result_path, metrics.result_rows(blocks))
+    return blocks
 
 
 def log_summary(blocks):
@@ -128,24 +147,30 @@ def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
     config, dirs = com.start_run(args)
     dev = args.dev
+    com.check_writable(config["result_directory"], "result_directory")
+    if config["cache"]["enabled"]:
+        com.check_writable(config["cache"]["directory"], "cache.directory")
     train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
-    blocks, unscored = [], []
+    result_path = Path(config["result_directory"]) / config["result_file"]
+    report = {"silent": [], "not scored": []}
     for i, machine_dir in enumerate(dirs, 1):
-        com.log.info("[%d/%d] %s", i, len(dirs), machine_dir.name)
-        rows, machine_unscored = score_machine(machine_dir, dev, config, args,
-                                              train_command.replace("<machine>", machine_dir.name))
-        blocks.append((machine_dir.name, rows))
-        unscored += machine_unscored
+        machine = machine_dir.name
+        com.log.info("[%d/%d] %s", i, len(dirs), machine)
+        rows = score_machine(machine_dir, dev, config, args,
+                             train_command.replace("<machine>", machine), report)
+        if dev or args.ground_truth:
+            com.save_csv(com.machine_result_file(result_path, machine, dev),
+                         metrics.machine_rows(machine, rows))
 
     if dev or args.ground_truth:
-        result_path = Path(config["result_directory"]) / config["result_file"]
-        com.save_csv(result_path, metrics.result_rows(blocks))
-        com.log.info("results -> %s", result_path)
+        blocks = assemble_result(result_path, dev)
+        com.log.info("results of %s -> %s", ", ".join(m for m, _ in blocks), result_path)
         log_summary(blocks)
     else:
         com.log.info("score and decision files -> %s", config["result_directory"])
-    for message in unscored:
-        com.log.warning("not scored: %s", message)
+    for kind, messages in report.items():
+        for message in messages:
+            com.log.warning("%s: %s", kind, message)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ CLIP_NAME = re.compile(
     r"(?:(?P<split>train|test)_)?"
     r"(?:(?P<label>normal|anomaly)_)?"
     r"(?P<index>\d+)"
-    r"(?:_(?P<attributes>.*))?\.wav")
+    r"(?:_(?P<attributes>.*))?\.(?i:wav)")
 
 
 def parse_clip_name(file_name):
@@ -26,6 +26,7 @@ def parse_clip_name(file_name):
 
     Development: section_00_source_train_normal_0000_<attributes>.wav (attributes may be empty)
     Evaluation test: section_03_test_0000.wav (the official ground truth omits "test_")
+    The extension may be written in any case (.WAV), as a case-insensitive file system reads it.
     """
     match = CLIP_NAME.fullmatch(os.path.basename(file_name))
     return match.groupdict() if match else None
@@ -39,14 +40,26 @@ def ground_truth_key(file_name):
     return f"section_{fields['section']}_{int(fields['index']):04d}"
 
 
-def machine_dirs(root, mode_name, machines=None):
+def _resolved(root, config_path):
+    """How a relative data root was read: against the current folder, which may not be the
+    folder of the configuration file."""
+    if root.is_absolute():
+        return ""
+    note = f" (that is {os.path.abspath(root)}: relative to the current folder {os.getcwd()}"
+    if config_path and os.path.dirname(os.path.abspath(config_path)) != os.getcwd():
+        note += f", not to the folder of the configuration file {config_path}"
+    return note + ")"
+
+
+def machine_dirs(root, mode_name, machines=None, config_path=None):
     """Sorted machine folders under the data root, optionally only the named ones."""
     root = Path(root)
     if not root.is_dir():
-        raise BaselineError(f"{mode_name} folder not found: {root}; expected "
-                            f"{root}/<machine>/train/*.wav and {root}/<machine>/test/*.wav "
-                            f"(set it in the configuration)")
-    dirs = sorted(p for p in root.iterdir() if p.is_dir())
+        raise BaselineError(f"{mode_name} folder not found: {root}{_resolved(root, config_path)}; "
+                            f"expected {root}/<machine>/train/*.wav and "
+                            f"{root}/<machine>/test/*.wav (set it in the configuration)")
+    # hidden folders (.downloads of download.py, ...) hold no machine type
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not dirs:
         raise BaselineError(f"no machine folders in {root}; expected {root}/<machine>/train and "
                             f"{root}/<machine>/test")
@@ -67,10 +80,10 @@ def _clips(folder):
         raise BaselineError(f"folder not found: {folder}; each machine folder needs train/ and "
                             f"test/ with section_XX_*.wav clips")
     clips = []
-    for path in sorted(folder.glob("*.wav")):
+    for path in sorted(p for p in folder.iterdir() if not p.is_dir()):
         fields = parse_clip_name(path.name)
         if fields is None:
-            log.warning("ignoring %s: its name does not follow section_XX_..._NNNN_*.wav", path)
+            log.warning("ignoring %s: not a clip named section_XX_..._NNNN_*.wav", path)
         else:
             clips.append((path, fields))
     if not clips:
@@ -89,31 +102,32 @@ def train_files(machine_dir, dev):
     return files
 
 
-def section_names(machine_dir):
-    """Sorted section names ("section_00", ...) found in a machine's test folder."""
-    clips = _clips(Path(machine_dir) / "test")
-    return sorted({"section_" + fields["section"] for _, fields in clips})
+def sections(machine_dir, dev):
+    """The test clips of each section in the machine's test folder, in section order:
+    [(section name "section_00", paths, labels, domains), ...].
 
-
-def section_clips(machine_dir, section, dev):
-    """Test clips of a section: (paths, labels, domains).
-
-    Development: sorted normals (label 0) then sorted anomalies (label 1), with the domain from
-    the name. Evaluation: every clip of the section, sorted, with labels and domains None.
+    Development: per section, sorted normals (label 0) then sorted anomalies (label 1), with
+    the domain from the name. Evaluation: every clip of the section, sorted, with labels and
+    domains None.
     """
-    number = section.split("_", 1)[1]
-    clips = [(p, f) for p, f in _clips(Path(machine_dir) / "test") if f["section"] == number]
-    if not dev:
-        return [p for p, _ in clips], None, None
-    normal = [(p, f) for p, f in clips if f["label"] == "normal"]
-    anomaly = [(p, f) for p, f in clips if f["label"] == "anomaly"]
-    ordered = normal + anomaly
-    if not ordered:
-        raise BaselineError(f"no labelled clips of {section} in {Path(machine_dir) / 'test'}: "
-                            f"expected {section}_<source|target>_test_<normal|anomaly>_NNNN_*.wav")
-    labels = np.array([0] * len(normal) + [1] * len(anomaly))
-    domains = np.array([f["domain"] for _, f in ordered])
-    return [p for p, _ in ordered], labels, domains
+    test_dir = Path(machine_dir) / "test"
+    clips = _clips(test_dir)
+    found = []
+    for number in sorted({fields["section"] for _, fields in clips}):
+        section = f"section_{number}"
+        own = [(p, f) for p, f in clips if f["section"] == number]
+        if not dev:
+            found.append((section, [p for p, _ in own], None, None))
+            continue
+        ordered = ([(p, f) for p, f in own if f["label"] == "normal"]
+                   + [(p, f) for p, f in own if f["label"] == "anomaly"])
+        if not ordered:
+            raise BaselineError(f"no labelled clips of {section} in {test_dir}: expected "
+                                f"{section}_<source|target>_test_<normal|anomaly>_NNNN_*.wav")
+        labels = np.array([int(f["label"] == "anomaly") for _, f in ordered])
+        domains = np.array([f["domain"] for _, f in ordered])
+        found.append((section, [p for p, _ in ordered], labels, domains))
+    return found
 
 
 def read_ground_truth(ground_truth_dir, machine, section):

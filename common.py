@@ -8,8 +8,10 @@ import argparse
 import contextlib
 import copy
 import csv
+import fcntl
 import logging
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -139,11 +141,28 @@ def _merge_config(loaded, defaults, path, prefix, notes):
     return merged
 
 
+def _check_unique_keys(node, path, prefix=""):
+    """Refuse a mapping that names a key twice (YAML would silently keep the last value)."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen = {}
+    for key, value in node.value:
+        name = prefix + str(key.value)
+        line = key.start_mark.line + 1
+        if name in seen:
+            raise BaselineError(f"{path}: key '{name}' is given twice (lines {seen[name]} and "
+                                f"{line}); keep one of them")
+        seen[name] = line
+        _check_unique_keys(value, path, name + ".")
+
+
 def load_config(path):
     """Read and check the YAML configuration; returns (config, notes about missing keys)."""
     try:
         with open(path) as stream:
-            loaded = yaml.safe_load(stream)
+            text = stream.read()
+        _check_unique_keys(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        loaded = yaml.safe_load(text)
     except FileNotFoundError:
         raise BaselineError(f"configuration file not found: {path}; run from the folder that "
                             f"holds baseline.yaml or pass -c PATH") from None
@@ -177,7 +196,7 @@ def start_run(args):
     for note in notes:
         log.warning(note)
     key = "dev_directory" if args.dev else "eval_directory"
-    return config, clips.machine_dirs(config[key], key, args.machine)
+    return config, clips.machine_dirs(config[key], key, args.machine, args.config)
 
 
 def _interrupt(signum, frame):
@@ -217,6 +236,24 @@ def history_file(model_dir, machine):
     return Path(model_dir) / f"history_{machine}.png"
 
 
+def training_lock_file(model_dir, machine):
+    """Held by the run that trains the machine type."""
+    return Path(model_dir) / f".training_{machine}.lock"
+
+
+def machine_result_file(result_path, machine, dev):
+    """One machine type's block of result.csv, from which result.csv is assembled."""
+    result_path = Path(result_path)
+    mode = "dev" if dev else "eval"
+    return result_path.with_name(f"{result_path.stem}_{machine}_{mode}{result_path.suffix}")
+
+
+def machine_result_files(result_path, dev):
+    """Every machine type's block of result.csv in the result folder, for one mode."""
+    pattern = machine_result_file(result_path, "*", dev)
+    return sorted(pattern.parent.glob(pattern.name))
+
+
 def anomaly_score_file(result_dir, machine, section):
     return Path(result_dir) / f"anomaly_score_{machine}_{section}_test.csv"
 
@@ -225,20 +262,84 @@ def decision_result_file(result_dir, machine, section):
     return Path(result_dir) / f"decision_result_{machine}_{section}_test.csv"
 
 
+def check_writable(folder, key):
+    """Create the folder where needed and make sure that files can be written in it, so that a
+    run learns it before hours of work rather than at its first file."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise BaselineError(f"cannot write to {key} {folder}: {error.strerror or error}; set "
+                            f"{key} in the configuration to a folder you can write to") from None
+
+
+def check_readable(path, what):
+    """A one-line error naming the file when it exists but this user may not read it."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        pass        # the caller says how to create it
+    except PermissionError:
+        raise BaselineError(f"cannot read {what} {path}: permission denied; ask its owner to "
+                            f"make it readable (chmod a+r) or point model_directory to a "
+                            f"folder of your own") from None
+
+
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary name beside path; rename it onto path only if the block succeeds."""
+    """Yield a temporary name beside path; rename it onto path only if the block succeeds.
+
+    The temporary file is created as open() creates a file (mode 0666 less the umask), so the
+    file in place gets the permissions that writing it directly would have given it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
-                               dir=path.parent)
-    os.close(fd)
+    tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{path.suffix}"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        yield tmp
+        yield str(tmp)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def file_lock(path, wait=True):
+    """Hold an exclusive lock on path (created if needed) for the block; yields True.
+
+    With wait False and another process holding the lock, yields False at once, holding
+    nothing. The operating system releases the lock when its process dies, even by SIGKILL;
+    the file is removed when the block ends.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
+        # the previous holder may have removed the file meanwhile: then lock the new one
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        os.close(fd)
+    try:
+        yield True
+    finally:
+        os.remove(path)     # before the lock goes, so that a waiting process sees it gone
+        os.close(fd)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
 
 
 def save_csv(path, rows):

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,12 +62,38 @@ def load_audio(path):
     if truncated:
         raise BadClipError(f"audio file {path} is truncated (less data than its header "
                            f"declares); {advice}")
+    if not np.isfinite(samples).all():
+        raise BadClipError(f"audio file {path} holds non-finite samples (NaN or inf); {advice}")
     return librosa.to_mono(samples.T), rate
+
+
+def _librosa_mel(sr, n_fft, n_mels):
+    """librosa's mel filter bank; a setting librosa warns about (empty filters) raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
 
 
 @functools.lru_cache(maxsize=8)
 def _mel_filters(sr, n_fft, n_mels):
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    try:
+        return _librosa_mel(sr, n_fft, n_mels)
+    except UserWarning as warning:
+        largest = next((n for n in range(n_mels - 1, 0, -1) if _mel_works(sr, n_fft, n)), None)
+        advice = (f"the largest n_mels that works is {largest}" if largest
+                  else "no n_mels works")
+        raise BaselineError(
+            f"feature.n_mels = {n_mels} with feature.n_fft = {n_fft} at the clips' sample rate "
+            f"of {sr} Hz makes librosa warn: {' '.join(str(warning).split())}; {advice} "
+            f"(or raise feature.n_fft); change it in the configuration") from None
+
+
+def _mel_works(sr, n_fft, n_mels):
+    try:
+        _librosa_mel(sr, n_fft, n_mels)
+        return True
+    except UserWarning:
+        return False
 
 
 def log_mel_spectrogram(y, sr, n_mels, n_fft, hop_length, power):
@@ -90,18 +117,21 @@ def _cache_path(cache_dir, path, feature):
 
 
 def _log_mel_job(path, feature, cache_file):
-    """Worker: the clip's log-mel spectrogram (stored in the cache when given), or the error text."""
+    """Worker: the clip's log-mel spectrogram and whether it is digital silence (all samples
+    equal), or the error text. The spectrogram goes into the cache (when given) unless the clip
+    is silent: a silent clip is then decoded, and reported, on every run."""
     try:
         y, sr = load_audio(path)
     except BadClipError as error:
         return str(error)
     log_mel = log_mel_spectrogram(y, sr, feature["n_mels"], feature["n_fft"],
                                   feature["hop_length"], feature["power"])
-    if cache_file is not None:
+    silent = len(y) > 0 and bool(np.all(y == y[0]))
+    if cache_file is not None and not silent:
         with atomic_path(cache_file) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, log_mel)
-    return log_mel
+    return log_mel, silent
 
 
 def _read_cache(cache_file):
@@ -122,13 +152,20 @@ def cache_directory(config):
 POOL_MIN_CLIPS = 1000
 
 
+class ClipFeatures(NamedTuple):
+    log_mels: list          # a spectrogram per clip, None for a skipped clip
+    bad: list               # messages of the clips skipped as unreadable
+    silent: list            # messages of the clips of digital silence (they are used)
+
+
 def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=None,
                   desc="features"):
     """Log-mel spectrograms of many clips, in order, computed on all cores and cached on disk.
 
     n_jobs worker processes; None: all cores where POOL_MIN_CLIPS or more clips are to be
-    computed, else this process. Returns (log_mels, bad): a clip that cannot be read raises
-    BadClipError, or with skip_bad_files gets None in log_mels and its message in bad.
+    computed, else this process. Returns ClipFeatures: a clip that cannot be read raises
+    BadClipError, or with skip_bad_files gets None and its message in bad; a clip of digital
+    silence is used as it is, with a warning, and listed in silent.
     """
     cache_files = [None] * len(paths)
     log_mels = [None] * len(paths)
@@ -150,7 +187,7 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
             joblib.delayed(_log_mel_job)(str(paths[i]), feature, cache_files[i]) for i in todo)
     else:
         results = (_log_mel_job(str(paths[i]), feature, cache_files[i]) for i in todo)
-    bad = []
+    bad, silent = [], []
     bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip",
                disable=None)
     for i, result in zip(todo, results):
@@ -160,10 +197,14 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
                 raise BadClipError(result)
             log.warning("skipping %s", result)
             bad.append(result)
-        else:
-            log_mels[i] = result
+            continue
+        log_mels[i], is_silent = result
+        if is_silent:
+            message = f"{paths[i]}: all samples are equal (digital silence); used as it is"
+            log.warning(message)
+            silent.append(message)
     bar.close()
-    return log_mels, bad
+    return ClipFeatures(log_mels, bad, silent)
 
 
 def stop_workers():

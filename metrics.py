@@ -59,11 +59,14 @@ def precision_recall_f1(y_true, y_pred):
 
 
 def section_metrics(y_true, y_score, decisions, domains, max_fpr):
-    """The nine values of a result.csv row, in METRIC_NAMES order; None where undefined."""
+    """The nine values of a result.csv row, in METRIC_NAMES order; None where undefined:
+    an AUC without normal or anomalous clips of its set, precision, recall and F1 of a domain
+    without clips."""
     domains = np.asarray(domains)
     decisions = np.asarray(decisions)
     auc = {d: domain_auc(y_true, y_score, domains, d) for d in ("source", "target")}
-    prf = {d: precision_recall_f1(np.asarray(y_true)[domains == d], decisions[domains == d])
+    prf = {d: (precision_recall_f1(np.asarray(y_true)[domains == d], decisions[domains == d])
+               if np.any(domains == d) else (None, None, None))
            for d in ("source", "target")}
     return [auc["source"], auc["target"], partial_auc(y_true, y_score, max_fpr),
             prf["source"][0], prf["target"][0], prf["source"][1], prf["target"][1],
@@ -93,16 +96,27 @@ def official_score(rows):
     return _harmonic_mean(values)
 
 
+def machine_rows(machine, sections):
+    """A machine type's block of result.csv from [(section number, nine values), ...]."""
+    arithmetic, harmonic = column_means([v for _, v in sections])
+    return ([[machine], ["section"] + METRIC_NAMES] + [[number] + v for number, v in sections]
+            + [["arithmetic mean"] + arithmetic, ["harmonic mean"] + harmonic])
+
+
+def parse_machine_rows(rows):
+    """(machine, [(section number, nine values), ...]) back from machine_rows' cells as CSV
+    gives them: text, empty for None."""
+    sections = [(row[0], [float(v) if v != "" else None for v in row[1:]])
+                for row in rows[2:] if row[0] not in ("arithmetic mean", "harmonic mean")]
+    return rows[0][0], sections
+
+
 def result_rows(blocks):
     """Rows of result.csv from [(machine, [(section number, nine values), ...]), ...]."""
     rows, everything = [], []
     for machine, sections in blocks:
-        values = [v for _, v in sections]
-        everything += values
-        arithmetic, harmonic = column_means(values)
-        rows += [[machine], ["section"] + METRIC_NAMES]
-        rows += [[number] + v for number, v in sections]
-        rows += [["arithmetic mean"] + arithmetic, ["harmonic mean"] + harmonic, []]
+        everything += [v for _, v in sections]
+        rows += machine_rows(machine, sections) + [[]]
     arithmetic, harmonic = column_means(everything)
     rows += [[""] + METRIC_NAMES,
              ["arithmetic mean over all machine types, sections, and domains"] + arithmetic,

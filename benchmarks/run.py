@@ -132,10 +132,11 @@ def feature_figures(train_files, work):
     shutil.rmtree(work / "feature_cache", ignore_errors=True)
     cold, _ = timed(features.clip_log_mels, train_files, FEATURE, work / "feature_cache",
                     desc="cache cold")
-    warm, (log_mels, _) = timed(features.clip_log_mels, train_files, FEATURE, work / "feature_cache",
-                                desc="cache warm")
+    warm, (log_mels, _, _) = timed(features.clip_log_mels, train_files, FEATURE,
+                                   work / "feature_cache", desc="cache warm")
     features.stop_workers()
-    difference = max(float(np.abs(a - b).max()) for a, b in zip(single_mels[0], pooled_mels[0]))
+    difference = max(float(np.abs(a - b).max())
+                     for a, b in zip(single_mels.log_mels, pooled_mels.log_mels))
     return {"clips": len(train_files), "one_process_s": single, "all_cores_s": pooled,
             "pool_start_and_64_clips_s": started, "speedup": single / pooled,
             "cache_cold_s": cold, "cache_warm_s": warm,

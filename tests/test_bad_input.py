@@ -1,8 +1,10 @@
 """Each row of README's bad-input table, run as a user would run the scripts."""
 import csv
 import shutil
+import sys
 
 import numpy as np
+import pytest
 import soundfile
 
 from conftest import run_script, write_config
@@ -119,9 +121,18 @@ def test_section_without_target_domain(dev_run, demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(data), model_directory=str(dev_run[0] / "model"))
     run = run_script("01_test.py", "-d", cwd=tmp_path)
     assert "motor section_00: AUC (target) left empty" in run.stderr
+    assert ("motor section_00: precision (target) left empty (no test clips of that domain)"
+            in run.stderr)
     result = rows(tmp_path / "result" / "result.csv")
     assert result[2][0] == "00" and result[2][2] == "" and result[2][1] != ""
     assert result[3][0] == "01" and result[3][2] != ""
-    # the machine's mean AUC (target) is that of section 01 alone
-    assert result[4][2] == result[3][2]
+    # no target clips at all: precision, recall and F1 (target) are empty too
+    target = [result[1].index(f"{name} (target)") for name in ("precision", "recall", "F1 score")]
+    assert [result[2][i] for i in target] == ["", "", ""]
+    assert all(result[3][i] != "" for i in target)
+    # the machine's means of the target columns are those of section 01 alone
+    for column in [2] + target:
+        assert result[4][column] == result[3][column]
+        assert float(result[5][column]) == pytest.approx(max(float(result[3][column]),
+                                                             sys.float_info.epsilon))
     assert result[-1][0] == "official score" and float(result[-1][1]) > 0

@@ -31,7 +31,7 @@ def reference_vectors(path, n_mels=128, n_frames=5, n_fft=1024, hop_length=512, 
 def scripts_vectors(path, **changes):
     """A clip's vectors along the scripts' path: clip_log_mels -> frame_index -> gathered."""
     feature = dict(FEATURE, **changes)
-    log_mels, _ = features.clip_log_mels([path], feature)
+    log_mels = features.clip_log_mels([path], feature).log_mels
     stacks = features.frame_index(log_mels, feature["n_frames"])
     return stacks.vectors(stacks.starts)
 
@@ -128,7 +128,7 @@ def test_broken_files_raise_an_error_naming_them(tmp_path, make, message):
     with pytest.raises(features.BadClipError) as error:
         features.clip_log_mels([good, broken], FEATURE)
     assert str(broken) in str(error.value)
-    log_mels, bad = features.clip_log_mels([good, broken], FEATURE, skip_bad_files=True)
+    log_mels, bad, _ = features.clip_log_mels([good, broken], FEATURE, skip_bad_files=True)
     assert log_mels[0] is not None and log_mels[1] is None
     assert len(bad) == 1 and str(broken) in bad[0]
 
@@ -145,10 +145,10 @@ def make_clips(folder, count, seconds=1.0):
 def test_pool_and_cache_give_the_direct_values(tmp_path):
     paths = make_clips(tmp_path, 10)
     direct = [features.log_mel_spectrogram(*features.load_audio(p), 128, 1024, 512, 2.0) for p in paths]
-    pooled, _ = features.clip_log_mels(paths, FEATURE, n_jobs=2)
-    cold, _ = features.clip_log_mels(paths, FEATURE, tmp_path / "cache", n_jobs=2)
+    pooled = features.clip_log_mels(paths, FEATURE, n_jobs=2).log_mels
+    cold = features.clip_log_mels(paths, FEATURE, tmp_path / "cache", n_jobs=2).log_mels
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 10
-    warm, _ = features.clip_log_mels(paths, FEATURE, tmp_path / "cache")
+    warm = features.clip_log_mels(paths, FEATURE, tmp_path / "cache").log_mels
     for expected, result, from_cold, from_warm in zip(direct, pooled, cold, warm):
         # workers run single-threaded BLAS, so the mel product may round differently
         assert np.abs(result - expected).max() <= 1e-4
@@ -158,13 +158,13 @@ def test_pool_and_cache_give_the_direct_values(tmp_path):
 def test_cache_never_returns_a_stale_entry(tmp_path):
     path = make_clips(tmp_path, 1)[0]
     cache = tmp_path / "cache"
-    first, _ = features.clip_log_mels([path], FEATURE, cache)
-    other, _ = features.clip_log_mels([path], dict(FEATURE, n_mels=64), cache)
+    first = features.clip_log_mels([path], FEATURE, cache).log_mels
+    other = features.clip_log_mels([path], dict(FEATURE, n_mels=64), cache).log_mels
     assert other[0].shape[1] == 64
     louder = 2 * tone(1.0, 16000)
     soundfile.write(path, louder, 16000)
     os.utime(path, ns=(1, 1))      # a new clip must miss even with an unusual timestamp
-    changed, _ = features.clip_log_mels([path], FEATURE, cache)
+    changed = features.clip_log_mels([path], FEATURE, cache).log_mels
     assert not np.array_equal(changed[0], first[0])
     assert np.array_equal(changed[0],
                           features.log_mel_spectrogram(*features.load_audio(path), 128, 1024, 512, 2.0))

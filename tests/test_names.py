@@ -58,8 +58,9 @@ def test_development_file_lists(tmp_path):
     assert [p.name for p in clips.train_files(machine, dev=True)] == [
         "section_00_source_train_normal_0000_.wav", "section_00_source_train_normal_0001_a.wav",
         "section_01_target_train_normal_0000_b.wav"]
-    assert clips.section_names(machine) == ["section_00", "section_01"]
-    paths, labels, domains = clips.section_clips(machine, "section_00", dev=True)
+    found = clips.sections(machine, dev=True)
+    assert [section for section, *_ in found] == ["section_00", "section_01"]
+    _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_00_source_test_normal_0000_k.wav",
                                        "section_00_source_test_normal_0001_k.wav",
                                        "section_00_target_test_normal_0000_k.wav",
@@ -75,8 +76,9 @@ def test_evaluation_file_lists(tmp_path):
     touch(machine / "test", ["section_04_test_0000.wav", "section_03_test_0001.wav",
                              "section_03_test_0000.wav"])
     assert len(clips.train_files(machine, dev=False)) == 2
-    assert clips.section_names(machine) == ["section_03", "section_04"]
-    paths, labels, domains = clips.section_clips(machine, "section_03", dev=False)
+    found = clips.sections(machine, dev=False)
+    assert [section for section, *_ in found] == ["section_03", "section_04"]
+    _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_03_test_0000.wav", "section_03_test_0001.wav"]
     assert labels is None and domains is None
 
