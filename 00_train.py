@@ -7,18 +7,15 @@ to the training clips' anomaly scores (the decision threshold of 01_test.py).
 import math
 import time
 
-import joblib
-import keras
 import numpy as np
-import scipy.stats
-from matplotlib.figure import Figure
-from tqdm import tqdm
 
 import clips
 import common as com
-import features
-import keras_model
-import scoring
+import frame_stacks
+
+# Keras (TensorFlow), librosa, SciPy and matplotlib take seconds to import: the functions
+# import them where they need them, after main() has checked the command line and the
+# configuration, so that -h and mistakes are answered at once.
 
 
 # XLA makes a step on 2 CPU cores about a quarter faster but takes seconds to compile, so
@@ -27,12 +24,14 @@ XLA_MIN_STEPS = 2000
 
 
 def use_xla(n_steps):
+    import keras
     backend = keras.backend.backend()
     return backend == "jax" or (backend == "tensorflow" and n_steps >= XLA_MIN_STEPS)
 
 
 def seed_everything(seed):
     """Seed Python, NumPy and the Keras backend; also makes TensorFlow's CPU ops deterministic."""
+    import keras
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -42,6 +41,7 @@ def seed_everything(seed):
 def training_log_mels(files, config, skip_bad_files):
     """Log-mel spectrograms of the training clips long enough for one frame stack, and the
     messages of the unreadable (skipped) and the silent (used) clips."""
+    import features
     feature = config["feature"]
     log_mels, bad, silent = features.clip_log_mels(files, feature,
                                                    features.cache_directory(config),
@@ -57,6 +57,7 @@ def training_log_mels(files, config, skip_bad_files):
 def stacked_vectors(frames, starts, n_frames):
     """gather_vectors in Keras ops, inside a compiled TensorFlow or JAX function, cast to floatx
     as fit casts its data."""
+    import keras
     rows = keras.ops.expand_dims(starts, 1) + keras.ops.arange(n_frames, dtype=starts.dtype)
     vectors = keras.ops.reshape(keras.ops.take(frames, rows, axis=0), (starts.shape[0], -1))
     return keras.ops.cast(vectors, keras.config.floatx())
@@ -73,9 +74,9 @@ def tensorflow_epoch(model, stacks, xla):
     step's arithmetic on 2 cores."""
     import tensorflow as tf
 
-    # in place where the buffer allows (features.frame_index makes it so): a copy would add
+    # in place where the buffer allows (frame_stacks.frame_index makes it so): a copy would add
     # the training data's size to the peak memory
-    if features.is_aligned(stacks.frames):
+    if frame_stacks.is_aligned(stacks.frames):
         frames = tf.experimental.dlpack.from_dlpack(stacks.frames.__dlpack__())
     else:
         frames = tf.convert_to_tensor(stacks.frames)
@@ -101,12 +102,23 @@ def tensorflow_epoch(model, stacks, xla):
     return lambda full, last: float(epoch(full, last))
 
 
-def jax_epoch(model, stacks):
-    """One epoch as a single jitted jax.lax.scan over Keras' stateless model and optimizer."""
+# Validation vectors per model call; the same as scoring.squared_errors uses.
+VALIDATION_BATCH = 8192
+
+
+def jax_epoch(model, stacks, validation):
+    """One epoch, validation included, as a single jitted function: a jax.lax.scan over Keras'
+    stateless model and optimizer, then the validation loss on the device.
+
+    The frames are an argument of the compiled function, not a constant captured in it: the
+    program stays small, compiles faster and can be kept in JAX's persistent cache.
+    """
     import jax
+    import jax.numpy as jnp
 
-    frames, n_frames = jax.numpy.asarray(stacks.frames), stacks.n_frames
-
+    n_frames = stacks.n_frames
+    frames = jnp.asarray(stacks.frames)      # copied to the device once
+    val_full, val_last = (jnp.asarray(a) for a in batches(validation, VALIDATION_BATCH))
     metrics = [v.value for v in model.metrics_variables]
 
     def loss_and_updates(trainable, non_trainable, x):
@@ -117,31 +129,42 @@ def jax_epoch(model, stacks):
 
     gradient = jax.value_and_grad(loss_and_updates, has_aux=True)
 
-    def step(state, starts):
-        trainable, non_trainable, optimizer = state
-        x = stacked_vectors(frames, starts, n_frames)
-        (loss, non_trainable), grads = gradient(trainable, non_trainable, x)
-        trainable, optimizer = model.optimizer.stateless_apply(optimizer, grads, trainable)
-        return (trainable, non_trainable, optimizer), loss * starts.shape[0]
-
     @jax.jit
-    def epoch(state, full, last):
+    def epoch(state, frames, full, last, val_full, val_last):
+        def step(state, starts):
+            trainable, non_trainable, optimizer = state
+            x = stacked_vectors(frames, starts, n_frames)
+            (loss, non_trainable), grads = gradient(trainable, non_trainable, x)
+            trainable, optimizer = model.optimizer.stateless_apply(optimizer, grads, trainable)
+            return (trainable, non_trainable, optimizer), loss * starts.shape[0]
+
+        def error_sum(starts):
+            x = stacked_vectors(frames, starts, n_frames)
+            y, _ = model.stateless_call(state[0], state[1], x, training=False)
+            # per vector first, as scoring.squared_errors does
+            return jnp.sum(jnp.sum(jnp.square(y - x), axis=1))
+
         state, losses = jax.lax.scan(step, state, full)
         total = losses.sum()
         if last.shape[0]:
             state, loss = step(state, last)
             total += loss
-        return state, total
+        errors = jax.lax.map(error_sum, val_full).sum() if val_full.shape[0] else 0.0
+        if val_last.shape[0]:
+            errors += error_sum(val_last)
+        return state, total, errors
 
     variables = (model.trainable_variables, model.non_trainable_variables,
                  model.optimizer.variables)
 
     def run(full, last):
-        state, total = epoch(tuple([v.value for v in group] for group in variables), full, last)
+        state, total, errors = epoch(tuple([v.value for v in group] for group in variables),
+                                     frames, full, last, val_full, val_last)
         for group, values in zip(variables, state):
             for variable, value in zip(group, values):
                 variable.assign(value)
-        return float(total)
+        return float(total), (float(errors) / (len(validation) * stacks.dim)
+                              if len(validation) else None)
 
     return run
 
@@ -158,15 +181,26 @@ def batch_by_batch_epoch(model, stacks):
     return run
 
 
-def epoch_function(model, stacks, xla):
-    """(full batches, last batch) -> summed batch losses, training the model on them in order."""
+def epoch_function(model, stacks, validation, xla):
+    """(full batches, last batch) -> (summed batch losses, validation loss or None), training
+    the model on the batches in order, then computing the mean squared error of the vectors at
+    validation."""
+    import keras
+
+    import scoring
     model.optimizer.build(model.trainable_variables)
     backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return tensorflow_epoch(model, stacks, xla)
     if backend == "jax":
-        return jax_epoch(model, stacks)
-    return batch_by_batch_epoch(model, stacks)
+        return jax_epoch(model, stacks, validation)
+    train = (tensorflow_epoch(model, stacks, xla) if backend == "tensorflow"
+             else batch_by_batch_epoch(model, stacks))
+
+    def run(full, last):
+        loss = train(full, last)
+        return loss, (scoring.mean_squared_error(model, stacks, validation)
+                      if len(validation) else None)
+
+    return run
 
 
 def fit(model, stacks, config, rng, xla=False):
@@ -176,21 +210,22 @@ def fit(model, stacks, config, rng, xla=False):
     taken from the end before shuffling, a fresh permutation of the training vectors every
     epoch, a smaller last batch, loss the batch-size-weighted mean of the batch losses and
     val_loss the mean squared error of the validation vectors after the epoch. Each epoch runs
-    as one compiled call where the backend allows.
+    as one compiled call where the backend allows (with its validation, under JAX).
     """
+    from tqdm import tqdm
     fit_config = config["fit"]
     batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
     n_train = math.floor(len(stacks.starts) * (1.0 - fit_config["validation_split"]))
     train, validation = stacks.starts[:n_train], stacks.starts[n_train:]
-    run_epoch = epoch_function(model, stacks, xla)
+    run_epoch = epoch_function(model, stacks, validation, xla)
     history = {"loss": [], "seconds": []}
     epochs = tqdm(range(fit_config["epochs"]), desc="epochs", disable=verbose != 1)
     for epoch in epochs:
         start = time.perf_counter()
         order = rng.permutation(n_train) if fit_config["shuffle"] else np.arange(n_train)
-        history["loss"].append(run_epoch(*batches(train[order], batch_size)) / n_train)
-        if len(validation):
-            val_loss = scoring.mean_squared_error(model, stacks, validation)
+        loss, val_loss = run_epoch(*batches(train[order], batch_size))
+        history["loss"].append(loss / n_train)
+        if val_loss is not None:
             history.setdefault("val_loss", []).append(val_loss)
         history["seconds"].append(time.perf_counter() - start)
         losses = {key: f"{values[-1]:.4g}" for key, values in history.items() if key != "seconds"}
@@ -202,6 +237,7 @@ def fit(model, stacks, config, rng, xla=False):
 
 
 def save_loss_plot(history, path):
+    from matplotlib.figure import Figure
     figure = Figure(figsize=(7, 5))
     axis = figure.subplots()
     axis.plot(history["loss"], label="train")
@@ -215,6 +251,12 @@ def save_loss_plot(history, path):
 
 def train_machine(machine_dir, dev, config, args, rng):
     """Train, fit the score distribution and save the three files of one machine type."""
+    import joblib
+    import keras
+    import scipy.stats
+
+    import keras_model
+    import scoring
     machine, model_dir = machine_dir.name, config["model_directory"]
     feature = config["feature"]
     files = clips.train_files(machine_dir, dev)
@@ -222,7 +264,7 @@ def train_machine(machine_dir, dev, config, args, rng):
     log_mels, bad, silent = training_log_mels(files, config, args.skip_bad_files)
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
-    stacks = features.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
+    stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
                                   consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
 
@@ -251,6 +293,8 @@ def main():
     args = com.parse_args("Train one autoencoder per machine type.")
     config, dirs = com.start_run(args)
     seed = args.seed if args.seed is not None else config["seed"]
+    keras = com.import_keras()
+    com.use_compilation_cache(config)
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
                  "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
@@ -288,8 +332,8 @@ def main():
     com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
                  "seconds")
     for r in summary:
-        val_loss = "-" if r["val_loss"] is None else f"{r['val_loss']:.3f}"
-        com.log.info("%-12s %6d %9d %9.3f %9s %7.1f", r["machine"], r["clips"], r["vectors"],
+        val_loss = "-" if r["val_loss"] is None else f"{r['val_loss']:.4f}"
+        com.log.info("%-12s %6d %9d %9.4f %9s %7.1f", r["machine"], r["clips"], r["vectors"],
                      r["loss"], val_loss, r["seconds"])
     for kind, key in (("silent", "silent"), ("skipped", "bad")):
         for message in (m for r in summary for m in r[key]):

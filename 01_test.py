@@ -5,22 +5,27 @@ against the gamma threshold fitted by 00_train.py, written as CSV files; in deve
 (or in evaluation mode with --ground-truth) also AUC, pAUC, precision, recall and F1 per
 section in result.csv.
 """
+import json
+import time
 from pathlib import Path
 
-import joblib
 import numpy as np
-import scipy.stats
 
 import clips
 import common as com
-import features
-import keras_model
+import frame_stacks
 import metrics
-import scoring
+import report
+
+# Keras (TensorFlow), librosa and SciPy take seconds to import: the functions import them
+# where they need them, after main() has checked the command line and the configuration.
 
 
 def load_detector(model_dir, machine, train_command):
     """The machine's model and its decision threshold; a clear error when either is missing."""
+    import joblib
+
+    import keras_model
     candidates = [com.model_file(model_dir, machine), com.legacy_model_file(model_dir, machine)]
     path = next((p for p in candidates if p.exists()), None)
     if path is None:
@@ -60,9 +65,11 @@ def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
     return (np.array([truth[k][0] for k in keys]), np.array([truth[k][1] for k in keys]))
 
 
-def score_clips(model, paths, config, skip_bad_files, report):
+def score_clips(model, paths, config, skip_bad_files, problems):
     """Scores of the clips that have at least one frame stack, and their indices in paths;
-    clips of digital silence and clips without a score are added to the report."""
+    clips of digital silence and clips without a score are added to problems."""
+    import features
+    import scoring
     n_frames = config["feature"]["n_frames"]
     log_mels, bad, silent = features.clip_log_mels(paths, config["feature"],
                                                    features.cache_directory(config),
@@ -70,36 +77,43 @@ def score_clips(model, paths, config, skip_bad_files, report):
     short = features.too_short(paths, log_mels, n_frames)
     for message in short.values():
         com.log.warning("%s; no score", message)
-    report["silent"] += silent
-    report["not scored"] += bad + [f"{message}; no score" for message in short.values()]
+    problems["silent"] += silent
+    problems["not scored"] += bad + [f"{message}; no score" for message in short.values()]
     keep = [i for i, m in enumerate(log_mels) if m is not None and i not in short]
     if not keep:
         return np.array(keep, dtype=int), np.empty(0)
-    stacks = features.frame_index([log_mels[i] for i in keep], n_frames)
+    stacks = frame_stacks.frame_index([log_mels[i] for i in keep], n_frames)
     return np.array(keep, dtype=int), scoring.clip_scores(model, stacks)
 
 
-def warn_empty_cells(machine, section, values):
+def empty_cells(machine, section, values):
+    """A warning for each metric left empty, with the reason; returns them."""
+    messages = []
     for name, value in zip(metrics.METRIC_NAMES, values):
         if value is None:
             reason = ("needs normal and anomalous clips of that set" if name.startswith(
                 ("AUC", "pAUC")) else "no test clips of that domain")
-            com.log.warning("%s %s: %s left empty (%s)", machine, section, name, reason)
+            messages.append(f"{machine} {section}: {name} left empty ({reason})")
+            com.log.warning(messages[-1])
+    return messages
 
 
-def score_machine(machine_dir, dev, config, args, train_command, report):
-    """Write the score and decision files of every section; return the sections' metric rows."""
+def score_machine(machine_dir, dev, config, args, train_command, problems):
+    """Write the score and decision files of every section. Returns the sections' metric rows
+    and, for the report, the decision threshold, the scored clips of each labelled section
+    [(section, scores, labels, domains)] and the notes on empty cells."""
+    import scipy.stats
     machine, result_dir = machine_dir.name, config["result_directory"]
     model, path, gamma = load_detector(config["model_directory"], machine, train_command)
     shape, loc, scale = gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
     com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
-    rows = []
+    rows, scored, notes = [], [], []
     for section, paths, labels, domains in clips.sections(machine_dir, dev):
         if args.ground_truth:
             labels, domains = labels_from_ground_truth(paths, args.ground_truth, machine, section)
-        keep, scores = score_clips(model, paths, config, args.skip_bad_files, report)
+        keep, scores = score_clips(model, paths, config, args.skip_bad_files, problems)
         names = [paths[i].name for i in keep]
         decisions = (scores > threshold).astype(int)
         com.save_csv(com.anomaly_score_file(result_dir, machine, section),
@@ -111,20 +125,41 @@ def score_machine(machine_dir, dev, config, args, train_command, report):
             continue
         values = metrics.section_metrics(labels[keep], scores, decisions, domains[keep],
                                          config["max_fpr"])
-        warn_empty_cells(machine, section, values)
+        notes += empty_cells(machine, section, values)
         rows.append((section.split("_", 1)[1], values))
-    return rows
+        scored.append((section, scores, labels[keep], domains[keep]))
+    return rows, threshold, scored, notes
 
 
-def assemble_result(result_path, dev):
-    """Write result.csv from every machine type's block in the result folder (this run's and
-    those of other runs, parallel ones included); returns its blocks."""
+def save_report_files(machine_dir, config, args, threshold, scored, facts):
+    """The machine type's figure and facts, from which report.html is built."""
+    import keras
+    machine, result_dir = machine_dir.name, config["result_directory"]
+    report.save_machine_plot(report.plot_file(result_dir, machine, args.dev), machine, scored,
+                             threshold, config["max_fpr"])
+    facts = {"machine type": machine, "project version": com.__version__,
+             "Keras": f"{keras.__version__} ({keras.backend.backend()} backend)",
+             "seed": args.seed if args.seed is not None else config["seed"],
+             "data folder": str(machine_dir.parent.resolve()),
+             "decision threshold": float(threshold),
+             "clips scored per section": ", ".join(f"{s}: {len(c)}" for s, c, *_ in scored),
+             **facts, "config": config}
+    with com.atomic_path(report.facts_file(result_dir, machine, args.dev)) as tmp:
+        Path(tmp).write_text(json.dumps(facts, indent=1))
+
+
+def assemble_result(result_path, config, dev, with_report):
+    """Write result.csv, and report.html, from every machine type's files in the result folder
+    (this run's and those of other runs, parallel ones included); returns result.csv's blocks."""
     # under the lock, so that of two runs finishing together the later one reads both blocks
     with com.file_lock(result_path.with_name(f".{result_path.name}.lock")):
         blocks = [metrics.parse_machine_rows(com.read_csv(path))
                   for path in com.machine_result_files(result_path, dev)]
         blocks.sort(key=lambda block: block[0])
         com.save_csv(result_path, metrics.result_rows(blocks))
+        if with_report:
+            page = report.write_report(result_path, config["model_directory"], blocks, dev)
+            com.log.info("report -> %s", page)
     return blocks
 
 
@@ -147,28 +182,38 @@ def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
     config, dirs = com.start_run(args)
     dev = args.dev
+    com.import_keras()
+    com.use_compilation_cache(config)
     com.check_writable(config["result_directory"], "result_directory")
     if config["cache"]["enabled"]:
         com.check_writable(config["cache"]["directory"], "cache.directory")
     train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
     result_path = Path(config["result_directory"]) / config["result_file"]
-    report = {"silent": [], "not scored": []}
+    labelled = dev or args.ground_truth
+    with_report = labelled and config["report"] and not args.no_report
+    problems = {"silent": [], "not scored": []}
     for i, machine_dir in enumerate(dirs, 1):
         machine = machine_dir.name
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
-        rows = score_machine(machine_dir, dev, config, args,
-                             train_command.replace("<machine>", machine), report)
-        if dev or args.ground_truth:
+        start, before = time.perf_counter(), sum(map(len, problems.values()))
+        rows, threshold, scored, notes = score_machine(
+            machine_dir, dev, config, args, train_command.replace("<machine>", machine), problems)
+        if labelled:
             com.save_csv(com.machine_result_file(result_path, machine, dev),
                          metrics.machine_rows(machine, rows))
+        if with_report:
+            mine = [m for messages in problems.values() for m in messages][before:]
+            save_report_files(machine_dir, config, args, threshold, scored, {
+                "seconds to score": round(time.perf_counter() - start, 1),
+                "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "notes": mine + notes})
 
-    if dev or args.ground_truth:
-        blocks = assemble_result(result_path, dev)
+    if labelled:
+        blocks = assemble_result(result_path, config, dev, with_report)
         com.log.info("results of %s -> %s", ", ".join(m for m, _ in blocks), result_path)
         log_summary(blocks)
     else:
         com.log.info("score and decision files -> %s", config["result_directory"])
-    for kind, messages in report.items():
+    for kind, messages in problems.items():
         for message in messages:
             com.log.warning("%s: %s", kind, message)
 

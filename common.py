@@ -43,6 +43,8 @@ def parse_args(description, argv=None, test_script=False):
         parser.add_argument("--ground-truth", metavar="DIR",
                             help="with -e: the official evaluator's ground truth folder; "
                                  "writes result.csv for the evaluation set")
+        parser.add_argument("--no-report", action="store_true",
+                            help="no plots and no report.html (as report: false)")
     else:
         parser.add_argument("--force", action="store_true",
                             help="retrain and overwrite models that already exist")
@@ -77,6 +79,7 @@ DEFAULT_CONFIG = {
     "cache": {"enabled": True, "directory": "./cache"},
     "seed": None,
     "log_file": "baseline.log",
+    "report": True,
 }
 
 # key -> (test of the value, what the key expects); keys absent here only need the default's type
@@ -197,6 +200,44 @@ def start_run(args):
         log.warning(note)
     key = "dev_directory" if args.dev else "eval_directory"
     return config, clips.machine_dirs(config[key], key, args.machine, args.config)
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send what C++ code writes to the standard error into /dev/null for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Keras, imported without TensorFlow's C++ start-up messages (cuInit failures on machines
+    without a GPU, CPU features, oneDNN) unless the user set TF_CPP_MIN_LOG_LEVEL below 3 to
+    see them, and without TensorFlow's "retracing" warnings."""
+    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3":
+        with _stderr_silenced():    # absl prints some before it reads TF_CPP_MIN_LOG_LEVEL
+            import keras
+    else:
+        import keras
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    return keras
+
+
+def use_compilation_cache(config):
+    """Under JAX, keep compiled programs in the feature cache folder (when the cache is on), so
+    that a rerun on the same shapes loads them instead of compiling again."""
+    import keras
+    if keras.backend.backend() == "jax" and config["cache"]["enabled"]:
+        import jax
+        folder = Path(config["cache"]["directory"]).resolve() / "jax"
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 def _interrupt(signum, frame):

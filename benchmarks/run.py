@@ -32,6 +32,7 @@ ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
 import clips  # noqa: E402
 import common as com  # noqa: E402
 import features  # noqa: E402
+import frame_stacks  # noqa: E402
 import make_demo_data  # noqa: E402
 import scoring  # noqa: E402
 
@@ -149,7 +150,7 @@ def step_times(log_mels):
     import keras
     import keras_model
     train_script = importlib.import_module("00_train")
-    stacks = features.frame_index(log_mels, FEATURE["n_frames"])
+    stacks = frame_stacks.frame_index(log_mels, FEATURE["n_frames"])
     epochs = 3
     config = {"feature": FEATURE, "fit": dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)}
     n_steps = int(np.ceil(np.floor(len(stacks.starts) * 0.9) / 512))
@@ -184,10 +185,10 @@ def scoring_figures(model, log_mels, per_clip_sample):
     timed after one warm-up call (the tracing of the model's function is paid once per run),
     the faster of two runs each."""
     def batched_scores(log_mels):
-        return scoring.clip_scores(model, features.frame_index(log_mels, FEATURE["n_frames"]))
+        return scoring.clip_scores(model, frame_stacks.frame_index(log_mels, FEATURE["n_frames"]))
 
     def clip_vectors(log_mel):
-        stacks = features.frame_index([log_mel], FEATURE["n_frames"])
+        stacks = frame_stacks.frame_index([log_mel], FEATURE["n_frames"])
         return stacks.vectors(stacks.starts)
 
     batched_scores(log_mels[:1])

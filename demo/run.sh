@@ -9,3 +9,5 @@ python 01_test.py -d -c demo/demo.yaml
 echo
 echo "== demo_work/result/result.csv =="
 cat demo_work/result/result.csv
+echo
+echo "report with plots: demo_work/result/report.html (open it in a browser)"

@@ -41,7 +41,8 @@ def write_config(folder, **changes):
 
 def run_script(script, *args, cwd, env=None, check=True):
     """Run 00_train.py or 01_test.py as a user would; returns the CompletedProcess."""
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **(env or {}))
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    environment.update(env or {})
     result = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd,
                             env=environment, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:
@@ -76,3 +77,61 @@ def dev_run(demo_dev, tmp_path_factory):
     train = run_script("00_train.py", "-d", cwd=folder)
     test = run_script("01_test.py", "-d", cwd=folder)
     return folder, train, test
+
+
+def report_parts(path):
+    """(table rows as lists of cell texts, image sources) of a report.html; parsing it also
+    checks that it is well-formed enough for Python's HTML parser."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.images, self.table, self.cell = [], [], 0, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.table += 1
+            elif tag == "tr" and self.table == 1:
+                self.rows.append([])
+            elif tag in ("td", "th") and self.table == 1:
+                self.cell = ""
+            elif tag == "img":
+                self.images.append(dict(attrs)["src"])
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(self.cell)
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    parser = Parser()
+    parser.feed(Path(path).read_text())
+    parser.close()
+    return parser.rows, parser.images
+
+
+def check_report_table(report_path, result_csv):
+    """Every row of the report's first table is result.csv's row, numbers rounded to 4 places,
+    empty cells empty."""
+    import csv
+    rows, _ = report_parts(report_path)
+    with open(result_csv, newline="") as f:
+        expected = [row for row in csv.reader(f)]
+    shown = [row for row in rows if row != [""]]
+    assert len(shown) == len([r for r in expected if r])
+    for mine, theirs in zip(shown, [r for r in expected if r]):
+        assert len(mine) == len(theirs) and mine[0] == theirs[0]
+        for text, cell in zip(mine[1:], theirs[1:]):
+            try:
+                value = float(cell)
+            except ValueError:
+                assert text == cell          # a header
+                continue
+            assert float(text) == round(value, 4) and len(text.split(".")[1]) == 4
+        if "" in theirs[1:]:
+            assert [t for t, c in zip(mine, theirs) if c == ""] == [""] * theirs.count("")
+    return rows

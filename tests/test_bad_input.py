@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import run_script, write_config
+from conftest import check_report_table, run_script, write_config
 
 SHORT = np.zeros(800, dtype=np.float32)     # 2 frames at hop 512: fewer than n_frames = 5
 
@@ -136,3 +136,6 @@ def test_section_without_target_domain(dev_run, demo_dev, tmp_path):
         assert float(result[5][column]) == pytest.approx(max(float(result[3][column]),
                                                              sys.float_info.epsilon))
     assert result[-1][0] == "official score" and float(result[-1][1]) > 0
+    # the report shows the same table, the empty cells empty
+    shown = check_report_table(tmp_path / "result" / "report.html", tmp_path / "result" / "result.csv")
+    assert shown[2][0] == "00" and [shown[2][i] for i in [2] + target] == ["", "", "", ""]

@@ -53,8 +53,10 @@ def recompute(result_dir, model_dir, machine, section, max_fpr=0.1, threshold_q=
         values[f"AUC ({domain})"] = (roc_auc_score(anomaly[keep], score[keep])
                                      if (mine & ~anomaly).any() else None)
         tp = np.sum(decided[mine] & anomaly[mine])
-        values[f"precision ({domain})"] = tp / max(np.sum(decided[mine]), sys.float_info.epsilon)
-        values[f"recall ({domain})"] = tp / max(np.sum(anomaly[mine]), sys.float_info.epsilon)
+        values[f"precision ({domain})"] = (tp / max(np.sum(decided[mine]), sys.float_info.epsilon)
+                                           if mine.any() else None)   # no clips of the domain
+        values[f"recall ({domain})"] = (tp / max(np.sum(anomaly[mine]), sys.float_info.epsilon)
+                                        if mine.any() else None)
     values["pAUC"] = roc_auc_score(anomaly, score, max_fpr=max_fpr)
     return values
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import features
+import frame_stacks
 import keras_model
 
 train_script = importlib.import_module("00_train")
@@ -31,7 +31,7 @@ def float64_keras():
 def small_data(seed=0):
     rng = np.random.default_rng(seed)
     clips = [rng.normal(size=(n, 16)) for n in (40, 33, 51)]
-    stacks = features.frame_index(clips, n_frames=3)
+    stacks = frame_stacks.frame_index(clips, n_frames=3)
     return stacks, stacks.vectors(stacks.starts)
 
 
@@ -156,6 +156,6 @@ def test_frames_start_on_a_64_byte_boundary():
     # TensorFlow reads the frames in place only then (DLPack), else copies them
     for n_clips in (1, 3, 7):
         log_mels = [np.ones((9 + n, 4), np.float32) for n in range(n_clips)]
-        frames = features.frame_index(log_mels, 5).frames
+        frames = frame_stacks.frame_index(log_mels, 5).frames
         assert frames.ctypes.data % 64 == 0 and frames.flags.c_contiguous
         np.testing.assert_array_equal(frames, np.concatenate(log_mels))
