@@ -38,15 +38,22 @@ def seed_everything(seed):
         tf.config.experimental.enable_op_determinism()
 
 
-def training_log_mels(files, config, skip_bad_files):
+def start_training_features(machine_dir, dev, config, early=False):
+    """The machine type's training clips, and their log-mel spectrograms under way."""
+    import features
+    files = clips.train_files(machine_dir, dev)
+    return files, features.start_log_mels(files, config["feature"],
+                                          features.cache_directory(config),
+                                          features.EARLY_WORKERS if early else None)
+
+
+def training_log_mels(files, started, config, skip_bad_files):
     """Log-mel spectrograms of the training clips long enough for one frame stack, and the
     messages of the unreadable (skipped) and the silent (used) clips."""
     import features
     feature = config["feature"]
-    log_mels, bad, silent = features.clip_log_mels(files, feature,
-                                                   features.cache_directory(config),
-                                                   skip_bad_files, desc="train clips")
-    features.stop_workers()
+    log_mels, bad, silent = features.finish_log_mels(started, skip_bad_files, desc="train clips")
+    features.stop_workers(started)
     short = features.too_short(files, log_mels, feature["n_frames"])
     for message in short.values():
         com.log.warning("skipping %s", message)
@@ -55,11 +62,12 @@ def training_log_mels(files, config, skip_bad_files):
 
 
 def stacked_vectors(frames, starts, n_frames):
-    """gather_vectors in Keras ops, inside a compiled TensorFlow or JAX function, cast to floatx
-    as fit casts its data."""
+    """FrameStacks.vectors in Keras ops, inside a compiled TensorFlow or JAX function, cast to
+    floatx as fit casts its data."""
     import keras
     rows = keras.ops.expand_dims(starts, 1) + keras.ops.arange(n_frames, dtype=starts.dtype)
-    vectors = keras.ops.reshape(keras.ops.take(frames, rows, axis=0), (starts.shape[0], -1))
+    vectors = keras.ops.reshape(keras.ops.take(frames, rows, axis=0),
+                                (-1, n_frames * frames.shape[1]))
     return keras.ops.cast(vectors, keras.config.floatx())
 
 
@@ -88,10 +96,11 @@ def tensorflow_epoch(model, stacks, xla):
             loss = model.compute_loss(x=x, y=x, y_pred=model(x, training=True), training=True)
         model.optimizer.apply(tape.gradient(loss, model.trainable_variables),
                               model.trainable_variables)
-        return tf.cast(loss, tf.float64) * starts.shape[0]
+        return tf.cast(loss, tf.float64) * tf.cast(tf.shape(starts)[0], tf.float64)
 
-    @tf.function(jit_compile=xla)
-    def epoch(full, last):
+    @tf.function(jit_compile=True)
+    def static_epoch(full, last):
+        # XLA needs static shapes: the full batches in a loop, the smaller last one apart
         total = tf.constant(0.0, tf.float64)
         for i in tf.range(full.shape[0]):
             total += step(full[i])
@@ -99,7 +108,21 @@ def tensorflow_epoch(model, stacks, xla):
             total += step(last)
         return total
 
-    return lambda full, last: float(epoch(full, last))
+    @tf.function(jit_compile=False)
+    def dynamic_epoch(starts, batch_size):
+        # one step of any batch size: traced once, not twice (seconds, on short runs)
+        total = tf.constant(0.0, tf.float64)
+        for begin in tf.range(0, tf.shape(starts, out_type=tf.int64)[0], batch_size):
+            total += step(starts[begin:begin + batch_size])
+        return total
+
+    def run(full, last):
+        if xla:
+            return float(static_epoch(full, last))
+        batch_size = full.shape[1] if full.size else len(last)
+        return float(dynamic_epoch(np.concatenate([full.ravel(), last]), batch_size))
+
+    return run
 
 
 # Validation vectors per model call; the same as scoring.squared_errors uses.
@@ -249,8 +272,10 @@ def save_loss_plot(history, path):
         figure.savefig(tmp, format="png")
 
 
-def train_machine(machine_dir, dev, config, args, rng):
-    """Train, fit the score distribution and save the three files of one machine type."""
+def train_machine(machine_dir, dev, config, args, rng, started=None):
+    """Train, fit the score distribution and save the three files of one machine type.
+
+    started: start_training_features' result, where main() started it early."""
     import joblib
     import keras
     import scipy.stats
@@ -259,9 +284,9 @@ def train_machine(machine_dir, dev, config, args, rng):
     import scoring
     machine, model_dir = machine_dir.name, config["model_directory"]
     feature = config["feature"]
-    files = clips.train_files(machine_dir, dev)
+    files, started = started or start_training_features(machine_dir, dev, config)
     com.log.info("%s: %d training clips", machine, len(files))
-    log_mels, bad, silent = training_log_mels(files, config, args.skip_bad_files)
+    log_mels, bad, silent = training_log_mels(files, started, config, args.skip_bad_files)
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
@@ -289,19 +314,28 @@ def train_machine(machine_dir, dev, config, args, rng):
             "bad": bad, "silent": silent}
 
 
+def existing_models(model_dir, machine):
+    """The machine type's model files that exist: ours, or the original's."""
+    return [p for p in (com.model_file(model_dir, machine),
+                        com.legacy_model_file(model_dir, machine)) if p.exists()]
+
+
 def main():
     args = com.parse_args("Train one autoencoder per machine type.")
     config, dirs = com.start_run(args)
     seed = args.seed if args.seed is not None else config["seed"]
+    model_dir = config["model_directory"]
+    com.check_writable(model_dir, "model_directory")
+    if config["cache"]["enabled"]:
+        com.check_writable(config["cache"]["directory"], "cache.directory")
+    # worker processes compute the first machine type's features while Keras is imported
+    first = next((d for d in dirs if args.force or not existing_models(model_dir, d.name)), None)
+    early = first and start_training_features(first, args.dev, config, early=True)
     keras = com.import_keras()
     com.use_compilation_cache(config)
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
                  "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
-    model_dir = config["model_directory"]
-    com.check_writable(model_dir, "model_directory")
-    if config["cache"]["enabled"]:
-        com.check_writable(config["cache"]["directory"], "cache.directory")
     summary = []
     for i, machine_dir in enumerate(dirs, 1):
         machine = machine_dir.name
@@ -311,8 +345,7 @@ def main():
                 com.log.info("[%d/%d] %s: being trained by another run, skipping", i, len(dirs),
                              machine)
                 continue
-            existing = [p for p in (com.model_file(model_dir, machine),
-                                    com.legacy_model_file(model_dir, machine)) if p.exists()]
+            existing = existing_models(model_dir, machine)
             if existing and not args.force:
                 com.log.info("[%d/%d] %s: model exists (%s), skipping; --force retrains it",
                              i, len(dirs), machine, existing[0])
@@ -323,7 +356,8 @@ def main():
                 seed_everything(seed)
             start = time.perf_counter()
             result = train_machine(machine_dir, args.dev, config, args,
-                                   np.random.default_rng(seed))
+                                   np.random.default_rng(seed),
+                                   early if machine_dir == first else None)
             result["seconds"] = time.perf_counter() - start
             summary.append(result)
             com.log.info("%s: model -> %s", machine, com.model_file(model_dir, machine))

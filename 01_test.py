@@ -21,11 +21,9 @@ import report
 # where they need them, after main() has checked the command line and the configuration.
 
 
-def load_detector(model_dir, machine, train_command):
-    """The machine's model and its decision threshold; a clear error when either is missing."""
-    import joblib
-
-    import keras_model
+def detector_files(model_dir, machine, train_command):
+    """The machine's model file (ours, or the original's) and its score distribution file; a
+    clear error when the model is missing or either file may not be read."""
     candidates = [com.model_file(model_dir, machine), com.legacy_model_file(model_dir, machine)]
     path = next((p for p in candidates if p.exists()), None)
     if path is None:
@@ -34,6 +32,15 @@ def load_detector(model_dir, machine, train_command):
     distr = com.score_distr_file(model_dir, machine)
     com.check_readable(path, "model")
     com.check_readable(distr, "score distribution")
+    return path, distr
+
+
+def load_detector(model_dir, machine, train_command):
+    """The machine's model and its decision threshold; a clear error when either is missing."""
+    import joblib
+
+    import keras_model
+    path, distr = detector_files(model_dir, machine, train_command)
     try:
         model = keras_model.load_model(path)
     except Exception as error:
@@ -65,20 +72,26 @@ def labels_from_ground_truth(paths, ground_truth_dir, machine, section):
     return (np.array([truth[k][0] for k in keys]), np.array([truth[k][1] for k in keys]))
 
 
-def score_clips(model, paths, config, skip_bad_files, problems):
+def start_test_features(machine_dir, dev, config, early=False):
+    """The machine type's test sections (as clips.sections gives them), and the log-mel
+    spectrograms of all their clips under way."""
+    import features
+    found = clips.sections(machine_dir, dev)
+    paths = [path for _, section_paths, _, _ in found for path in section_paths]
+    return found, features.start_log_mels(paths, config["feature"],
+                                          features.cache_directory(config),
+                                          features.EARLY_WORKERS if early else None)
+
+
+def score_clips(model, paths, log_mels, n_frames, problems):
     """Scores of the clips that have at least one frame stack, and their indices in paths;
-    clips of digital silence and clips without a score are added to problems."""
+    the clips without a score are added to problems."""
     import features
     import scoring
-    n_frames = config["feature"]["n_frames"]
-    log_mels, bad, silent = features.clip_log_mels(paths, config["feature"],
-                                                   features.cache_directory(config),
-                                                   skip_bad_files, desc="test clips")
     short = features.too_short(paths, log_mels, n_frames)
     for message in short.values():
         com.log.warning("%s; no score", message)
-    problems["silent"] += silent
-    problems["not scored"] += bad + [f"{message}; no score" for message in short.values()]
+    problems["not scored"] += [f"{message}; no score" for message in short.values()]
     keep = [i for i, m in enumerate(log_mels) if m is not None and i not in short]
     if not keep:
         return np.array(keep, dtype=int), np.empty(0)
@@ -98,22 +111,36 @@ def empty_cells(machine, section, values):
     return messages
 
 
-def score_machine(machine_dir, dev, config, args, train_command, problems):
+def score_machine(machine_dir, dev, config, args, train_command, problems, started=None):
     """Write the score and decision files of every section. Returns the sections' metric rows
     and, for the report, the decision threshold, the scored clips of each labelled section
-    [(section, scores, labels, domains)] and the notes on empty cells."""
+    [(section, scores, labels, domains)] and the notes on empty cells.
+
+    started: start_test_features' result, where main() started it early."""
     import scipy.stats
+
+    import features
     machine, result_dir = machine_dir.name, config["result_directory"]
+    found, started = started or start_test_features(machine_dir, dev, config)
+    if args.ground_truth:
+        found = [(section, paths, *labels_from_ground_truth(paths, args.ground_truth, machine,
+                                                              section))
+                 for section, paths, _, _ in found]
     model, path, gamma = load_detector(config["model_directory"], machine, train_command)
     shape, loc, scale = gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
     com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
-    rows, scored, notes = [], [], []
-    for section, paths, labels, domains in clips.sections(machine_dir, dev):
-        if args.ground_truth:
-            labels, domains = labels_from_ground_truth(paths, args.ground_truth, machine, section)
-        keep, scores = score_clips(model, paths, config, args.skip_bad_files, problems)
+    log_mels, bad, silent = features.finish_log_mels(started, args.skip_bad_files,
+                                                     desc="test clips")
+    features.stop_workers(started)
+    problems["silent"] += silent
+    problems["not scored"] += bad
+    rows, scored, notes, offset = [], [], [], 0
+    for section, paths, labels, domains in found:
+        section_log_mels, offset = log_mels[offset:offset + len(paths)], offset + len(paths)
+        keep, scores = score_clips(model, paths, section_log_mels, config["feature"]["n_frames"],
+                                   problems)
         names = [paths[i].name for i in keep]
         decisions = (scores > threshold).astype(int)
         com.save_csv(com.anomaly_score_file(result_dir, machine, section),
@@ -182,12 +209,16 @@ def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
     config, dirs = com.start_run(args)
     dev = args.dev
-    com.import_keras()
-    com.use_compilation_cache(config)
     com.check_writable(config["result_directory"], "result_directory")
     if config["cache"]["enabled"]:
         com.check_writable(config["cache"]["directory"], "cache.directory")
     train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
+    # worker processes compute the first machine type's features while Keras is imported
+    detector_files(config["model_directory"], dirs[0].name,
+                   train_command.replace("<machine>", dirs[0].name))
+    early = start_test_features(dirs[0], dev, config, early=True)
+    com.import_keras()
+    com.use_compilation_cache(config)
     result_path = Path(config["result_directory"]) / config["result_file"]
     labelled = dev or args.ground_truth
     with_report = labelled and config["report"] and not args.no_report
@@ -197,7 +228,8 @@ def main():
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
         start, before = time.perf_counter(), sum(map(len, problems.values()))
         rows, threshold, scored, notes = score_machine(
-            machine_dir, dev, config, args, train_command.replace("<machine>", machine), problems)
+            machine_dir, dev, config, args, train_command.replace("<machine>", machine), problems,
+            early if i == 1 else None)
         if labelled:
             com.save_csv(com.machine_result_file(result_path, machine, dev),
                          metrics.machine_rows(machine, rows))

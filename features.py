@@ -15,7 +15,6 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-import joblib
 import librosa
 import numpy as np
 import soundfile
@@ -147,6 +146,9 @@ def cache_directory(config):
 # Starting the worker processes takes about 1.8 s on 2 cores, as long as 600 clips of 10 s
 # take in one process: from 1000 clips on, a pool gains more than its start costs.
 POOL_MIN_CLIPS = 1000
+# While the scripts import Keras (seconds, one core), this many workers compute the first
+# machine type's features; more would slow the import down more than they gain.
+EARLY_WORKERS = max(1, (os.cpu_count() or 2) - 1)
 
 
 class ClipFeatures(NamedTuple):
@@ -155,15 +157,19 @@ class ClipFeatures(NamedTuple):
     silent: list            # messages of the clips of digital silence (they are used)
 
 
-def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=None,
-                  desc="features"):
-    """Log-mel spectrograms of many clips, in order, computed on all cores and cached on disk.
+class PendingLogMels(NamedTuple):
+    paths: list
+    log_mels: list          # the cached ones so far, None for the others
+    todo: list              # indices of the clips being computed, in order
+    results: object         # an iterator over their _log_mel_job results
+    executor: object        # the worker processes computing them, or None
 
-    n_jobs worker processes; None: all cores where POOL_MIN_CLIPS or more clips are to be
-    computed, else this process. Returns ClipFeatures: a clip that cannot be read raises
-    BadClipError, or with skip_bad_files gets None and its message in bad; a clip of digital
-    silence is used as it is, with a warning, and listed in silent.
-    """
+
+def start_log_mels(paths, feature, cache_dir=None, workers=None):
+    """Read the cached spectrograms of the clips and start computing the others: in that many
+    worker processes, which then work while this process goes on, or (workers 0) in this
+    process when finish_log_mels asks for them. workers None: all cores where POOL_MIN_CLIPS or
+    more clips are to be computed, else this process."""
     cache_files = [None] * len(paths)
     log_mels = [None] * len(paths)
     if cache_dir is not None:
@@ -173,17 +179,52 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
                 cache_files[i] = _cache_path(cache_dir, path, feature)
                 log_mels[i] = _read_cache(cache_files[i])
     todo = [i for i in range(len(paths)) if log_mels[i] is None]
-    if n_jobs is None:
-        n_jobs = (os.cpu_count() or 1) if len(todo) >= POOL_MIN_CLIPS else 1
-    if n_jobs > 1 and todo:
-        # The STFT temporaries (a few MB each) would otherwise be mmap-ed and faulted in anew
-        # for every clip, which costs the workers as much as the FFT; glibc reads these at start.
-        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
-        os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 << 20))
-        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
-            joblib.delayed(_log_mel_job)(str(paths[i]), feature, cache_files[i]) for i in todo)
-    else:
-        results = (_log_mel_job(str(paths[i]), feature, cache_files[i]) for i in todo)
+    jobs = [(str(paths[i]), feature, cache_files[i]) for i in todo]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(todo) >= POOL_MIN_CLIPS else 0
+    if workers and todo:
+        return PendingLogMels(list(paths), log_mels, todo, *_in_worker_processes(jobs, workers))
+    results = (result for job in jobs for result in _log_mel_jobs([job]))
+    return PendingLogMels(list(paths), log_mels, todo, results, None)
+
+
+def _in_worker_processes(jobs, workers):
+    """An iterator over the jobs' results, in order, which worker processes start computing
+    now, a few chunks of clips per worker; and the pool of those processes."""
+    from joblib.externals.loky import get_reusable_executor
+    # The STFT temporaries (a few MB each) would otherwise be mmap-ed and faulted in anew for
+    # every clip, which costs the workers as much as the FFT; glibc reads these at start.
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 << 20))
+    executor = get_reusable_executor(max_workers=workers)
+    size = -(-len(jobs) // (4 * workers))
+    chunks = [executor.submit(_log_mel_jobs, jobs[i:i + size])
+              for i in range(0, len(jobs), size)]
+
+    def results():
+        for chunk in chunks:
+            yield from chunk.result()
+    return results(), executor
+
+
+def _log_mel_jobs(jobs):
+    return _one_blas_thread(lambda: [_log_mel_job(*job) for job in jobs])
+
+
+def _one_blas_thread(function):
+    """function() with one BLAS thread, here and in the worker processes: the spectrograms are
+    then the same to the last bit whichever process computes them, and so are the models
+    trained on them."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return function()
+
+
+def finish_log_mels(pending, skip_bad_files=False, desc="features"):
+    """The spectrograms of start_log_mels' clips, in order, as ClipFeatures: a clip that cannot
+    be read raises BadClipError, or with skip_bad_files gets None and its message in bad; a clip
+    of digital silence is used as it is, with a warning, and listed in silent."""
+    paths, log_mels, todo, results, _ = pending
     bad, silent = [], []
     bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip",
                disable=None)
@@ -204,10 +245,19 @@ def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, n_jobs=N
     return ClipFeatures(log_mels, bad, silent)
 
 
-def stop_workers():
-    """End the idle feature worker processes, which would otherwise hold memory for minutes."""
-    from joblib.externals.loky import get_reusable_executor
-    get_reusable_executor().shutdown(wait=True)
+def stop_workers(pending):
+    """End start_log_mels' worker processes, which would otherwise hold their memory for a
+    while after their last clip."""
+    if pending.executor is not None:
+        pending.executor.shutdown(wait=True)
+
+
+def clip_log_mels(paths, feature, cache_dir=None, skip_bad_files=False, workers=None,
+                  desc="features"):
+    """Log-mel spectrograms of many clips, in order, computed on all cores and cached on disk:
+    start_log_mels, then finish_log_mels."""
+    return finish_log_mels(start_log_mels(paths, feature, cache_dir, workers), skip_bad_files,
+                           desc)
 
 
 def too_short(paths, log_mels, n_frames):
