@@ -44,7 +44,7 @@ def start_training_features(machine_dir, dev, config, early=False):
     files = clips.train_files(machine_dir, dev)
     return files, features.start_log_mels(files, config["feature"],
                                           features.cache_directory(config),
-                                          features.EARLY_WORKERS if early else None)
+                                          features.early_workers(len(files)) if early else None)
 
 
 def training_log_mels(files, started, config, skip_bad_files):

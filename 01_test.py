@@ -80,7 +80,7 @@ def start_test_features(machine_dir, dev, config, early=False):
     paths = [path for _, section_paths, _, _ in found for path in section_paths]
     return found, features.start_log_mels(paths, config["feature"],
                                           features.cache_directory(config),
-                                          features.EARLY_WORKERS if early else None)
+                                          features.early_workers(len(paths)) if early else None)
 
 
 def score_clips(model, paths, log_mels, n_frames, problems):

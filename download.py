@@ -1,7 +1,8 @@
 """Fetch the DCASE 2022 Task 2 data from Zenodo into the folders of baseline.yaml.
 
     python download.py dev                 # development set -> dev_directory
-    python download.py eval                # additional training + evaluation test data -> eval_directory
+    python download.py eval                # additional training and evaluation test data
+                                           #   -> eval_directory
     python download.py dev -m fan valve    # only these machine types
     python download.py dev --list          # what would be fetched, with sizes
 

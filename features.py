@@ -146,9 +146,16 @@ def cache_directory(config):
 # Starting the worker processes takes about 1.8 s on 2 cores, as long as 600 clips of 10 s
 # take in one process: from 1000 clips on, a pool gains more than its start costs.
 POOL_MIN_CLIPS = 1000
-# While the scripts import Keras (seconds, one core), this many workers compute the first
-# machine type's features; more would slow the import down more than they gain.
-EARLY_WORKERS = max(1, (os.cpu_count() or 2) - 1)
+# Clips per job sent to a worker process: few enough to keep the memory in transit small.
+CHUNK_CLIPS = 64
+
+
+def early_workers(n_clips):
+    """Worker processes for the first machine type's features while the scripts import Keras
+    (seconds, on one core): the other cores, or all of them for many clips, which take longer
+    than the import."""
+    cores = os.cpu_count() or 1
+    return cores if n_clips >= POOL_MIN_CLIPS else max(1, cores - 1)
 
 
 class ClipFeatures(NamedTuple):
@@ -184,7 +191,7 @@ def start_log_mels(paths, feature, cache_dir=None, workers=None):
         workers = (os.cpu_count() or 1) if len(todo) >= POOL_MIN_CLIPS else 0
     if workers and todo:
         return PendingLogMels(list(paths), log_mels, todo, *_in_worker_processes(jobs, workers))
-    results = (result for job in jobs for result in _log_mel_jobs([job]))
+    results = (_log_mel_job(*job) for job in jobs)     # computed in finish_log_mels
     return PendingLogMels(list(paths), log_mels, todo, results, None)
 
 
@@ -197,50 +204,55 @@ def _in_worker_processes(jobs, workers):
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 << 20))
     executor = get_reusable_executor(max_workers=workers)
-    size = -(-len(jobs) // (4 * workers))
+    size = min(CHUNK_CLIPS, -(-len(jobs) // (4 * workers)))
     chunks = [executor.submit(_log_mel_jobs, jobs[i:i + size])
               for i in range(0, len(jobs), size)]
 
     def results():
-        for chunk in chunks:
-            yield from chunk.result()
+        while chunks:       # a consumed chunk is let go: its spectrograms are held once
+            yield from chunks.pop(0).result()
     return results(), executor
 
 
 def _log_mel_jobs(jobs):
-    return _one_blas_thread(lambda: [_log_mel_job(*job) for job in jobs])
+    with _one_blas_thread():
+        return [_log_mel_job(*job) for job in jobs]
 
 
-def _one_blas_thread(function):
-    """function() with one BLAS thread, here and in the worker processes: the spectrograms are
-    then the same to the last bit whichever process computes them, and so are the models
-    trained on them."""
+def _one_blas_thread():
+    """A context of one BLAS thread, for the spectrograms here and in the worker processes:
+    they are then the same to the last bit whichever process computes them, and so are the
+    models trained on them."""
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"):
-        return function()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def finish_log_mels(pending, skip_bad_files=False, desc="features"):
     """The spectrograms of start_log_mels' clips, in order, as ClipFeatures: a clip that cannot
     be read raises BadClipError, or with skip_bad_files gets None and its message in bad; a clip
     of digital silence is used as it is, with a warning, and listed in silent."""
-    paths, log_mels, todo, results, _ = pending
+    paths, cached, todo, results, _ = pending
+    # the caller holds the spectrograms from now on, once: frame_stacks.frame_index(consume)
+    # can then free each as it copies it
+    log_mels = list(cached)
+    cached.clear()
     bad, silent = [], []
     bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip",
                disable=None)
-    for i, result in zip(todo, results):
-        bar.update()
-        if isinstance(result, str):
-            if not skip_bad_files:
-                raise BadClipError(result)
-            log.warning("skipping %s", result)
-            bad.append(result)
-            continue
-        log_mels[i], is_silent = result
-        if is_silent:
-            message = f"{paths[i]}: all samples are equal (digital silence); used as it is"
-            log.warning(message)
-            silent.append(message)
+    with _one_blas_thread():        # for the clips computed here, in this process
+        for i, result in zip(todo, results):
+            bar.update()
+            if isinstance(result, str):
+                if not skip_bad_files:
+                    raise BadClipError(result)
+                log.warning("skipping %s", result)
+                bad.append(result)
+                continue
+            log_mels[i], is_silent = result
+            if is_silent:
+                message = f"{paths[i]}: all samples are equal (digital silence); used as it is"
+                log.warning(message)
+                silent.append(message)
     bar.close()
     return ClipFeatures(log_mels, bad, silent)
 

@@ -149,7 +149,7 @@ def feature_figures(train_files, work):
 def step_times(log_mels):
     """ms per training step (validation pass included) of a plain fit and of 00_train's fit,
     on all training vectors."""
-    import keras
+    keras = com.import_keras()
     import keras_model
     train_script = importlib.import_module("00_train")
     stacks = frame_stacks.frame_index(log_mels, FEATURE["n_frames"])

@@ -137,5 +137,6 @@ def test_section_without_target_domain(dev_run, demo_dev, tmp_path):
                                                              sys.float_info.epsilon))
     assert result[-1][0] == "official score" and float(result[-1][1]) > 0
     # the report shows the same table, the empty cells empty
-    shown = check_report_table(tmp_path / "result" / "report.html", tmp_path / "result" / "result.csv")
+    result_dir = tmp_path / "result"
+    shown = check_report_table(result_dir / "report.html", result_dir / "result.csv")
     assert shown[2][0] == "00" and [shown[2][i] for i in [2] + target] == ["", "", "", ""]

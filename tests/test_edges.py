@@ -14,11 +14,9 @@ import librosa
 import numpy as np
 import pytest
 import soundfile
-import yaml
 
 import clips
 import common as com
-import features
 import metrics
 from conftest import ROOT, run_script, write_config
 
@@ -204,7 +202,8 @@ def test_n_mels_with_empty_filters_is_rejected(demo_dev, tmp_path):
     failed = run_script("00_train.py", "-d", cwd=tmp_path, check=False)
     assert failed.returncode == 1
     last = failed.stderr.strip().splitlines()[-1]
-    assert "feature.n_mels = 500 with feature.n_fft = 1024 at the clips' sample rate of 16000 Hz" in last
+    assert ("feature.n_mels = 500 with feature.n_fft = 1024 at the clips' sample rate of "
+            "16000 Hz") in last
     assert "Empty filters detected" in last
     assert f"the largest n_mels that works is {largest} (or raise feature.n_fft)" in last
     assert not (tmp_path / "model" / "model_motor.keras").exists()
@@ -285,8 +284,8 @@ def test_cluster_recipes_run_as_parallel_processes(dev_run, demo_dev, tmp_path):
         folder.mkdir()
         config = write_config(folder, dev_directory=str(demo_dev), seed=3)
         if recipe == "xargs":
-            recipe_lines = [f"ls {demo_dev} | xargs -P 2 -I{{}} python {script} -d -c {config} -m {{}}"
-                            for script in ("00_train.py", "01_test.py")]
+            recipe_lines = [f"ls {demo_dev} | xargs -P 2 -I{{}} python {script} -d -c {config} "
+                            f"-m {{}}" for script in ("00_train.py", "01_test.py")]
             processes = [subprocess.Popen(["bash", "-c", " && ".join(recipe_lines)], cwd=ROOT,
                                           env=env)]
         else:

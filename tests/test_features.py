@@ -146,7 +146,8 @@ def make_clips(folder, count, seconds=1.0):
 
 def test_pool_and_cache_give_the_direct_values(tmp_path):
     paths = make_clips(tmp_path, 10)
-    direct = [features.log_mel_spectrogram(*features.load_audio(p), 128, 1024, 512, 2.0) for p in paths]
+    direct = [features.log_mel_spectrogram(*features.load_audio(p), 128, 1024, 512, 2.0)
+              for p in paths]
     pooled = features.clip_log_mels(paths, FEATURE, workers=2).log_mels
     # this process computes what a worker does, to the last bit
     in_process = features.clip_log_mels(paths, FEATURE, workers=0).log_mels

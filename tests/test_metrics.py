@@ -52,9 +52,11 @@ def test_precision_recall_f1():
     # nothing predicted anomalous: every denominator is clipped at eps, all three are 0
     assert metrics.precision_recall_f1([0, 1], [0, 0]) == pytest.approx((0.0, 0.0, 0.0))
     # tp 1, fp 3, fn 0: precision 1/4, recall 1 -> F1 = 2 * 0.25 / 1.25 = 0.4
-    assert metrics.precision_recall_f1([0, 0, 0, 1], [1, 1, 1, 1]) == pytest.approx((0.25, 1.0, 0.4))
+    assert metrics.precision_recall_f1([0, 0, 0, 1], [1, 1, 1, 1]) == pytest.approx(
+        (0.25, 1.0, 0.4))
     # tp 1, fp 0, fn 3: precision 1, recall 1/4
-    assert metrics.precision_recall_f1([1, 1, 1, 1], [1, 0, 0, 0]) == pytest.approx((1.0, 0.25, 0.4))
+    assert metrics.precision_recall_f1([1, 1, 1, 1], [1, 0, 0, 0]) == pytest.approx(
+        (1.0, 0.25, 0.4))
 
 
 def test_section_metrics_row():
