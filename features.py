@@ -29,7 +29,7 @@ EPS = sys.float_info.epsilon
 
 # Bump when a change of the code below changes the spectrograms it computes: the cache then
 # misses instead of serving the old ones.
-FEATURE_CODE_VERSION = 3
+FEATURE_CODE_VERSION = 4
 
 
 class BadClipError(BaselineError):
