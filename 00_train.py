@@ -125,10 +125,6 @@ def tensorflow_epoch(model, stacks, xla):
     return run
 
 
-# Validation vectors per model call; the same as scoring.squared_errors uses.
-VALIDATION_BATCH = 8192
-
-
 def jax_epoch(model, stacks, validation):
     """One epoch, validation included, as a single jitted function: a jax.lax.scan over Keras'
     stateless model and optimizer, then the validation loss on the device.
@@ -139,9 +135,10 @@ def jax_epoch(model, stacks, validation):
     import jax
     import jax.numpy as jnp
 
+    import scoring
     n_frames = stacks.n_frames
     frames = jnp.asarray(stacks.frames)      # copied to the device once
-    val_full, val_last = (jnp.asarray(a) for a in batches(validation, VALIDATION_BATCH))
+    val_full, val_last = (jnp.asarray(a) for a in batches(validation, scoring.BATCH_VECTORS))
     metrics = [v.value for v in model.metrics_variables]
 
     def loss_and_updates(trainable, non_trainable, x):
@@ -290,7 +287,7 @@ def train_machine(machine_dir, dev, config, args, rng, started=None):
     if not log_mels:
         raise com.BaselineError(f"no usable training clips in {machine_dir / 'train'}")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
-                                  consume=True)
+                                      consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
 
     fit_config = config["fit"]
@@ -325,9 +322,7 @@ def main():
     config, dirs = com.start_run(args)
     seed = args.seed if args.seed is not None else config["seed"]
     model_dir = config["model_directory"]
-    com.check_writable(model_dir, "model_directory")
-    if config["cache"]["enabled"]:
-        com.check_writable(config["cache"]["directory"], "cache.directory")
+    com.check_output_folders(config, "model_directory")
     # worker processes compute the first machine type's features while Keras is imported
     first = next((d for d in dirs if args.force or not existing_models(model_dir, d.name)), None)
     early = first and start_training_features(first, args.dev, config, early=True)

@@ -209,9 +209,7 @@ def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
     config, dirs = com.start_run(args)
     dev = args.dev
-    com.check_writable(config["result_directory"], "result_directory")
-    if config["cache"]["enabled"]:
-        com.check_writable(config["cache"]["directory"], "cache.directory")
+    com.check_output_folders(config, "result_directory")
     train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
     # worker processes compute the first machine type's features while Keras is imported
     detector_files(config["model_directory"], dirs[0].name,

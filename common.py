@@ -323,6 +323,13 @@ def check_writable(folder, key):
                             f"{key} in the configuration to a folder you can write to") from None
 
 
+def check_output_folders(config, key):
+    """check_writable for the run's output folder (config[key]) and the feature cache."""
+    check_writable(config[key], key)
+    if config["cache"]["enabled"]:
+        check_writable(config["cache"]["directory"], "cache.directory")
+
+
 def check_readable(path, what):
     """A one-line error naming the file when it exists but this user may not read it."""
     try:

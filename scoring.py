@@ -4,8 +4,11 @@ The model is anything with predict_on_batch; nothing here imports Keras.
 """
 import numpy as np
 
+# Vectors per model call: about 26 clips of 10 s.
+BATCH_VECTORS = 8192
 
-def squared_errors(model, stacks, starts, batch_vectors=8192):
+
+def squared_errors(model, stacks, starts, batch_vectors=BATCH_VECTORS):
     """Sum over its values of (x - model(x))^2 for each vector of stacks starting at starts.
 
     Many clips' vectors go through the model in one call. Each sum runs in the model's float
