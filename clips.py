@@ -1,6 +1,5 @@
 """The DCASE data layout: clip names, the machine folders and the clip lists of each run, and
 the official evaluator's ground truth."""
-import csv
 import logging
 import os
 import re
@@ -8,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+import outputs
 from errors import BaselineError
 
 log = logging.getLogger("baseline")
@@ -137,8 +137,8 @@ def read_ground_truth(ground_truth_dir, machine, section):
         path = (Path(ground_truth_dir) / f"ground_truth_{kind}"
                 / f"ground_truth_{machine}_{section}_test.csv")
         try:
-            with open(path, newline="") as f:
-                found[kind] = {ground_truth_key(name): int(flag) for name, flag in csv.reader(f)}
+            found[kind] = {ground_truth_key(name): int(flag)
+                           for name, flag in outputs.read_csv(path)}
         except FileNotFoundError:
             raise BaselineError(f"ground truth file not found: {path}; expected the official "
                                 f"evaluator's ground_truth_data/ and ground_truth_domain/") from None

@@ -7,11 +7,8 @@ scores in scoring.py, metrics and the result table in metrics.py.
 import argparse
 import contextlib
 import copy
-import csv
-import fcntl
 import logging
 import os
-import secrets
 import signal
 import sys
 import tempfile
@@ -73,7 +70,7 @@ DEFAULT_CONFIG = {
     "max_fpr": 0.1,
     "decision_threshold": 0.9,
     "feature": {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024,
-                "hop_length": 512, "power": 2.0},
+                "hop_length": 512, "power": 2.0, "channel": "mean"},
     "fit": {"lr": 0.001, "epochs": 100, "batch_size": 512, "shuffle": True,
             "validation_split": 0.1, "verbose": 1},
     "cache": {"enabled": True, "directory": "./cache"},
@@ -98,7 +95,11 @@ CONFIG_RULES = {
     "fit.validation_split": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "fit.verbose": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
     "seed": (lambda v: v is None or v >= 0, "empty or an integer >= 0"),
+    "feature.channel": (lambda v: v == "mean" or (type(v) is int and v >= 0),
+                        "mean (the channels averaged) or a channel index (0 = the first)"),
 }
+# keys whose rule checks the type too (more than one type is allowed)
+RULE_TYPED = {"feature.channel"}
 
 
 def _type_ok(value, default):
@@ -138,7 +139,7 @@ def _merge_config(loaded, defaults, path, prefix, notes):
             merged[key] = _merge_config(value, default, path, name + ".", notes)
             continue
         test, expected = CONFIG_RULES.get(name, (lambda v: True, _type_name(default)))
-        if not _type_ok(value, default) or not test(value):
+        if not (name in RULE_TYPED or _type_ok(value, default)) or not test(value):
             raise BaselineError(f"{path}: key '{name}' must be {expected}, got {value!r}")
         merged[key] = float(value) if isinstance(default, float) else value
     return merged
@@ -180,12 +181,14 @@ def load_config(path):
 
 
 def setup_logging(log_file):
-    """Log to the console and, as the original does, to a log file."""
+    """Log to the console and, as the original does, to a log file (its folder is created
+    where needed). File names that are not valid UTF-8 are written back as their own bytes."""
     log.setLevel(logging.INFO)
     formatter = logging.Formatter("%(asctime)s - %(levelname)s - %(message)s")
     handlers = [logging.StreamHandler()]
     if log_file:
-        handlers.append(logging.FileHandler(log_file))
+        check_writable(Path(log_file).parent, "log_file")
+        handlers.append(logging.FileHandler(log_file, errors="surrogateescape"))
     for handler in handlers:
         handler.setFormatter(formatter)
         log.addHandler(handler)
@@ -202,6 +205,36 @@ def start_run(args):
     return config, clips.machine_dirs(config[key], key, args.machine, args.config)
 
 
+def describe(error):
+    """An exception in one line: its type and its message."""
+    text = " ".join(str(error).split())
+    text = text if len(text) <= 400 else text[:400] + " ..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def seed_of(args, config):
+    """The run's seed: --seed, else the configuration's seed (None: not seeded)."""
+    return args.seed if args.seed is not None else config["seed"]
+
+
+def log_problems(problems):
+    """The closing list of the clips that need a look, kind by kind: problems is a list of
+    {kind: [message, ...]}, one per machine type."""
+    for kind in dict.fromkeys(kind for found in problems for kind in found):
+        for found in problems:
+            for message in found.get(kind, []):
+                log.warning("%s: %s", kind, message)
+
+
+def log_averaged(paths):
+    """Say once per run how many clips of several channels were averaged into one."""
+    if paths:
+        log.warning("%d clips have several channels (e.g. %s) and were averaged into one, as "
+                    "the original baseline does; set feature.channel to a channel index (0 = "
+                    "the first, the near microphone in DCASE 2026) to use one channel",
+                    len(paths), paths[0])
+
+
 @contextlib.contextmanager
 def _stderr_silenced():
     """Send what C++ code writes to the standard error into /dev/null for the block."""
@@ -216,15 +249,21 @@ def _stderr_silenced():
         os.close(saved)
 
 
-def import_keras():
+def import_keras(with_tensorflow=False):
     """Keras, imported without TensorFlow's C++ start-up messages (cuInit failures on machines
     without a GPU, CPU features, oneDNN) unless the user set TF_CPP_MIN_LOG_LEVEL below 3 to
-    see them, and without TensorFlow's "retracing" warnings."""
-    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3":
-        with _stderr_silenced():    # absl prints some before it reads TF_CPP_MIN_LOG_LEVEL
-            import keras
-    else:
+    see them, and without TensorFlow's "retracing" warnings.
+
+    with_tensorflow: also import TensorFlow, where installed, under another backend: Keras
+    imports it there to seed and to save a model, and its messages would then come through.
+    """
+    import importlib.util
+    quiet = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3"
+    # absl prints some messages before it reads TF_CPP_MIN_LOG_LEVEL
+    with _stderr_silenced() if quiet else contextlib.nullcontext():
         import keras
+        if with_tensorflow and importlib.util.find_spec("tensorflow"):
+            import tensorflow  # noqa: F401
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return keras
 
@@ -259,55 +298,13 @@ def run_main(main):
     except KeyboardInterrupt:
         log.error("interrupted: finished files are kept, rerun to continue")
         sys.exit(130)
-    # Every file is written and closed by now; TensorFlow's teardown at a normal exit would
-    # take another second.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-def model_file(model_dir, machine):
-    return Path(model_dir) / f"model_{machine}.keras"
-
-
-def legacy_model_file(model_dir, machine):
-    """Where the original baseline saved its model."""
-    return Path(model_dir) / f"model_{machine}.hdf5"
-
-
-def score_distr_file(model_dir, machine):
-    return Path(model_dir) / f"score_distr_{machine}.pkl"
-
-
-def history_file(model_dir, machine):
-    return Path(model_dir) / f"history_{machine}.png"
-
-
-def training_lock_file(model_dir, machine):
-    """Held by the run that trains the machine type."""
-    return Path(model_dir) / f".training_{machine}.lock"
-
-
-def machine_result_file(result_path, machine, dev):
-    """One machine type's block of result.csv, from which result.csv is assembled."""
-    result_path = Path(result_path)
-    mode = "dev" if dev else "eval"
-    return result_path.with_name(f"{result_path.stem}_{machine}_{mode}{result_path.suffix}")
-
-
-def machine_result_files(result_path, dev):
-    """Every machine type's block of result.csv in the result folder, for one mode."""
-    pattern = machine_result_file(result_path, "*", dev)
-    return sorted(pattern.parent.glob(pattern.name))
-
-
-def anomaly_score_file(result_dir, machine, section):
-    return Path(result_dir) / f"anomaly_score_{machine}_{section}_test.csv"
-
-
-def decision_result_file(result_dir, machine, section):
-    return Path(result_dir) / f"decision_result_{machine}_{section}_test.csv"
+    if "tensorflow" in sys.modules:
+        # Every file is written and closed by now; TensorFlow's teardown at a normal exit
+        # would take another second.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def check_writable(folder, key):
@@ -341,67 +338,3 @@ def check_readable(path, what):
         raise BaselineError(f"cannot read {what} {path}: permission denied; ask its owner to "
                             f"make it readable (chmod a+r) or point model_directory to a "
                             f"folder of your own") from None
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary name beside path; rename it onto path only if the block succeeds.
-
-    The temporary file is created as open() creates a file (mode 0666 less the umask), so the
-    file in place gets the permissions that writing it directly would have given it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{path.suffix}"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        yield str(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-
-
-@contextlib.contextmanager
-def file_lock(path, wait=True):
-    """Hold an exclusive lock on path (created if needed) for the block; yields True.
-
-    With wait False and another process holding the lock, yields False at once, holding
-    nothing. The operating system releases the lock when its process dies, even by SIGKILL;
-    the file is removed when the block ends.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(fd)
-            yield False
-            return
-        # the previous holder may have removed the file meanwhile: then lock the new one
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                break
-        os.close(fd)
-    try:
-        yield True
-    finally:
-        os.remove(path)     # before the lock goes, so that a waiting process sees it gone
-        os.close(fd)
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.reader(f))
-
-
-def save_csv(path, rows):
-    """Write rows with Python's csv module (comma, '\\n'), atomically; None becomes an empty cell."""
-    if Path(path).exists():
-        log.info("replacing %s", path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(
-                ["" if v is None else v for v in row] for row in rows)

@@ -4,21 +4,28 @@
     python download.py eval                # additional training and evaluation test data
                                            #   -> eval_directory
     python download.py dev -m fan valve    # only these machine types
-    python download.py dev --list          # what would be fetched, with sizes
+    python download.py dev --list          # what is present, what would be fetched (sizes)
 
 The file list, sizes and MD5 checksums come from each Zenodo record's API
 (<server>/api/records/<id>). Archives are kept under <data folder>/.downloads, verified, and not
 fetched again once complete; each is unpacked through a temporary folder, so that a machine
 folder appears whole or not at all, and clips already there are never overwritten.
+
+A rerun checks the unpacked files against the archive's list of files (kept beside it in
+.downloads as <archive>.<md5>.unpacked) and restores what is missing, from the kept archive or,
+where it was deleted, from the archive fetched again; files that are there stay as they are.
 """
 import argparse
+import json
 import logging
+import os
 import re
 import tempfile
 import zipfile
 from pathlib import Path
 
 import common as com
+import outputs
 from errors import BaselineError
 
 RECORDS = {   # mode -> Zenodo records and the pattern of their archives' names (group: machine)
@@ -67,11 +74,19 @@ def archives(server, mode, machines=None):
 
 
 def fetch(archive, folder):
-    """The verified archive in folder, downloaded (with a progress bar) unless already there."""
+    """The verified archive in folder: one already there is verified and used as it is (no
+    download, no progress bar); otherwise it is downloaded with a progress bar."""
     import pooch
     import requests
     pooch.get_logger().setLevel(logging.WARNING)     # our own log line names the archive
     path = folder / archive["key"]
+    if path.is_file():
+        found = outputs.file_digest(path, "md5")
+        if found == archive["md5"]:
+            com.log.info("%s: found in %s, MD5 verified; not downloaded", archive["key"], folder)
+            return path
+        com.log.info("%s: MD5 checksum %s does not match the record's %s; downloading it anew",
+                     path, found, archive["md5"])
     try:
         return Path(pooch.retrieve(archive["url"], known_hash=f"md5:{archive['md5']}",
                                    fname=archive["key"], path=folder, progressbar=True))
@@ -115,24 +130,145 @@ def move_missing(source, target):
             move_missing(child, target / child.name)
 
 
+def plural(count, noun):
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def all_files(count):
+    return "its 1 file" if count == 1 else f"all {count} files"
+
+
+def member_files(archive, inner):
+    """{path relative to the data folder: zip member} of the files of the machine folder."""
+    files = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        try:
+            relative = Path(info.filename).relative_to(inner)
+        except ValueError:        # outside the machine folder: not unpacked
+            continue
+        files[(Path(inner.name) / relative).as_posix()] = info
+    return files
+
+
+def missing_files(files, root):
+    """Those of files (relative to root) that are not on disk; anything there, even a link or a
+    file the user changed, counts as there."""
+    return [name for name in files if not os.path.lexists(root / name)]
+
+
 def unpack(zip_path, root):
-    """Unpack an archive's machine folder into root through a temporary folder beside it."""
+    """Unpack what root lacks of an archive's machine folder, through a temporary folder beside
+    it: (machine folder, its files relative to root, how many were missing and are now there).
+    Files already there are never overwritten."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
             inner = machine_root(archive.namelist(), zip_path.name)
-            with tempfile.TemporaryDirectory(prefix=f".unpack-{zip_path.stem}-", dir=root) as tmp:
-                archive.extractall(tmp)
-                move_missing(Path(tmp) / inner, root / inner.name)
+            files = member_files(archive, inner)
+            missing = missing_files(files, root)
+            if missing:
+                with tempfile.TemporaryDirectory(prefix=f".unpack-{zip_path.stem}-",
+                                                 dir=root) as tmp:
+                    for name in missing:
+                        archive.extract(files[name], tmp)
+                    move_missing(Path(tmp) / inner, root / inner.name)
     except zipfile.BadZipFile as error:
         raise BaselineError(f"{zip_path} is not a readable zip archive ({error}); delete it "
                             f"and run again") from None
-    return inner.name
+    return root / inner.name, sorted(files), len(missing)
+
+
+def marker_path(archive, root):
+    return root / ".downloads" / f"{archive['key']}.{archive['md5']}.unpacked"
+
+
+def read_marker(marker):
+    """The files (relative to the data folder) listed in a done marker; None where there is no
+    marker or it lists none (written by an older download.py)."""
+    try:
+        files = json.loads(marker.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(files, list) and files and all(isinstance(f, str) for f in files):
+        return files
+    return None
+
+
+def write_marker(marker, archive, files):
+    """The done marker, with the archive's list of files, written whole or not at all."""
+    partial = marker.with_name(marker.name + ".partial")
+    partial.write_text(json.dumps({"archive": archive["key"], "md5": archive["md5"],
+                                   "files": files}, indent=1))
+    os.replace(partial, marker)
+
+
+def plan(archive, root):
+    """What a run does with an archive, from what is on disk (nothing is fetched here):
+    {action: 'present' | 'restore' | 'unpack' | 'fetch', files, missing, kept, marker, folder,
+    note}.
+    present: unpacked before and every file of it is there; restore: unpacked before, files are
+    missing and the archive is kept (verified again before use); unpack: the archive is in
+    .downloads but was not unpacked (it is verified first); fetch: download it."""
+    marker, kept = marker_path(archive, root), root / ".downloads" / archive["key"]
+    kept_whole = kept.is_file() and kept.stat().st_size == archive["size"]
+    unpacked = marker.is_file()
+    files = read_marker(marker) if unpacked else None
+    if unpacked and files is None and kept_whole:    # an older marker: the list of the archive
+        try:
+            with zipfile.ZipFile(kept) as opened:
+                files = sorted(member_files(opened, machine_root(opened.namelist(), kept.name)))
+        except (zipfile.BadZipFile, BaselineError, OSError):
+            files = None
+    missing = missing_files(files, root) if files is not None else None
+    folder = root / (Path(files[0]).parts[0] if files else archive["machine"])
+    step = dict(files=files, missing=missing, kept=kept, marker=marker, folder=folder, note="")
+    if unpacked and missing == []:
+        return dict(step, action="present")
+    if unpacked and kept_whole:
+        return dict(step, action="restore")
+    if unpacked:
+        step["note"] = (f"{plural(len(missing), 'file')} missing in {folder} and the archive is "
+                        f"no longer in {kept.parent}" if missing is not None else
+                        f"its list of files is unknown (unpacked by an older download.py) and "
+                        f"the archive is no longer in {kept.parent}")
+    return dict(step, action="unpack" if kept_whole else "fetch")
 
 
 def describe(archives_, root):
-    lines = [f"{a['key']:<32} {a['size'] / 1e6:10.1f} MB  -> {root / a['machine']}"
-             for a in archives_]
-    lines.append(f"{'total':<32} {sum(a['size'] for a in archives_) / 1e6:10.1f} MB")
+    """--list: each archive with its size, machine folder and what a run would do with it, and
+    a last line that says how much needs fetching, or that nothing does."""
+    if not archives_:
+        return "the records list no archives; nothing needs fetching"
+    lines, to_fetch, local = [], [], 0
+    for archive in archives_:
+        step = plan(archive, root)
+        action, missing = step["action"], step["missing"]
+        lost = "files" if missing is None else plural(len(missing), "file")
+        if action == "present":
+            state = "present"
+        elif action == "restore":
+            state, local = f"{lost} missing, to restore from .downloads", local + 1
+        elif action == "unpack":
+            state, local = "in .downloads, to verify and unpack", local + 1
+        else:
+            to_fetch.append(archive)
+            state = ("to fetch" if not step["note"] else "to fetch again to check its files"
+                     if missing is None else f"{lost} missing, to fetch again")
+        lines.append(f"{archive['key']:<32} {archive['size'] / 1e6:10.1f} MB  -> "
+                     f"{step['folder']}  {state}")
+    total = sum(a["size"] for a in archives_) / 1e6
+    if to_fetch:
+        lines.append(f"{'total':<32} {sum(a['size'] for a in to_fetch) / 1e6:10.1f} MB  to "
+                     f"fetch: {len(to_fetch)} of {plural(len(archives_), 'archive')} "
+                     f"({total:.1f} MB in all)")
+    else:
+        every = ("the 1 archive is" if len(archives_) == 1 else
+                 f"all {len(archives_)} archives are")
+        lines.append(f"nothing needs fetching: {every} in {root} ({total:.1f} MB)" +
+                     (f"; {plural(local, 'archive')} to unpack or restore from .downloads, "
+                      f"run without --list"
+                      if local else ""))
     return "\n".join(lines)
 
 
@@ -145,7 +281,9 @@ def main(argv=None):
                         help="configuration whose dev_directory / eval_directory receive the data")
     parser.add_argument("-m", "--machine", nargs="+", metavar="NAME",
                         help="only these machine types (default: all of the records)")
-    parser.add_argument("--list", action="store_true", help="print what would be fetched")
+    parser.add_argument("--list", action="store_true",
+                        help="print each archive, whether it is present or what a run would "
+                             "fetch; fetches nothing")
     parser.add_argument("--server", default="https://zenodo.org",
                         help="a server with Zenodo's records API (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -158,15 +296,37 @@ def main(argv=None):
     com.check_writable(root, f"{args.mode}_directory")
     downloads = root / ".downloads"
     for i, archive in enumerate(todo, 1):
-        done = downloads / f"{archive['key']}.{archive['md5']}.unpacked"
-        if done.exists():
-            com.log.info("[%d/%d] %s: already fetched and unpacked", i, len(todo), archive["key"])
+        step = plan(archive, root)
+        head = f"[{i}/{len(todo)}] {archive['key']}"
+        folder = step["folder"]
+        if step["action"] == "present":
+            com.log.info("%s: already fetched and unpacked, %s present in %s", head,
+                         all_files(len(step["files"])), folder)
+            if read_marker(step["marker"]) is None:       # an older marker: add the list
+                write_marker(step["marker"], archive, step["files"])
             continue
-        com.log.info("[%d/%d] %s (%.1f MB)", i, len(todo), archive["key"], archive["size"] / 1e6)
-        zip_path = fetch(archive, downloads)
-        machine = unpack(zip_path, root)
-        done.touch()
-        com.log.info("%s -> %s", archive["key"], root / machine)
+        if step["action"] == "restore":
+            com.log.info("%s: %s missing in %s; restoring from the kept %s", head,
+                         "files may be" if step["missing"] is None else
+                         plural(len(step["missing"]), "file"), folder, step["kept"])
+        elif step["note"]:
+            com.log.info("%s: %s; fetching it again", head, step["note"])
+        if step["action"] != "restore":
+            com.log.info("%s (%.1f MB)", head, archive["size"] / 1e6)
+        zip_path = fetch(archive, downloads)      # verified again, fetched anew if changed
+        folder, files, restored = unpack(zip_path, root)
+        write_marker(step["marker"], archive, files)
+        there = len(files) - restored
+        if restored == 0:
+            com.log.info("%s: %s already in %s; none overwritten", archive["key"],
+                         all_files(len(files)), folder)
+        elif there == 0 and step["action"] in ("fetch", "unpack") and not step["note"]:
+            com.log.info("%s -> %s (%s)", archive["key"], folder, plural(len(files), "file"))
+        else:
+            com.log.info("restored %s of %s in %s%s", plural(restored, "missing file"),
+                         archive["key"], folder,
+                         f"; {plural(there, 'file')} already there left as they are"
+                         if there else "")
     com.log.info("data of %d archives in %s", len(todo), root)
 
 

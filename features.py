@@ -20,7 +20,7 @@ import numpy as np
 import soundfile
 from tqdm import tqdm
 
-from common import atomic_path
+from outputs import atomic_path
 from errors import BaselineError
 
 log = logging.getLogger("baseline")
@@ -43,12 +43,15 @@ def _truncated(sound):
     return bool(found) and int(found[2]) < int(found[1]) < 0xFFFFFFFF
 
 
-def load_audio(path):
-    """Samples (float32, channels averaged) and the file's own sample rate, as librosa.load(
-    sr=None, mono=True) gives them; a file that cannot be fully decoded raises BadClipError."""
+def load_audio(path, channel="mean"):
+    """Samples (float32) and the file's own sample rate: the channels averaged, as
+    librosa.load(sr=None, mono=True) gives them, or one channel (an index, 0 = the first). A
+    file that cannot be fully decoded raises BadClipError; one without that channel, a
+    BaselineError."""
     advice = "replace or remove it, or rerun with --skip-bad-files"
     try:
-        with soundfile.SoundFile(path) as sound:
+        # as bytes: a name that is not valid UTF-8 then opens as it is
+        with soundfile.SoundFile(os.fsencode(path)) as sound:
             truncated = _truncated(sound)
             samples = sound.read(dtype="float32", always_2d=True)
             rate = sound.samplerate
@@ -60,7 +63,25 @@ def load_audio(path):
                            f"declares); {advice}")
     if not np.isfinite(samples).all():
         raise BadClipError(f"audio file {path} holds non-finite samples (NaN or inf); {advice}")
-    return librosa.to_mono(samples.T), rate
+    if channel == "mean":
+        return librosa.to_mono(samples.T), rate
+    if channel >= samples.shape[1]:
+        raise BaselineError(f"{path} has {samples.shape[1]} channel(s), so no channel {channel} "
+                            f"(feature.channel counts from 0); set feature.channel to mean or "
+                            f"to an index below {samples.shape[1]}")
+    return np.ascontiguousarray(samples[:, channel]), rate
+
+
+def multichannel_clips(paths):
+    """The clips of more than one channel (from their headers; unreadable ones are left to the
+    feature computation to report)."""
+    found = []
+    for path in paths:
+        with contextlib.suppress(Exception):
+            with soundfile.SoundFile(os.fsencode(path)) as sound:
+                if sound.channels > 1:
+                    found.append(path)
+    return found
 
 
 def _librosa_mel(sr, n_fft, n_mels):
@@ -98,7 +119,10 @@ def log_mel_spectrogram(y, sr, n_mels, n_fft, hop_length, power):
     The steps of librosa.feature.melspectrogram (Hann window, centred frames padded with
     zeros, Slaney mel filters) with the filter bank built once per rate instead of per clip.
     """
-    spectrum = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** power
+    with warnings.catch_warnings():
+        # a clip shorter than n_fft: too_short names it, and librosa's words would only repeat it
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
+        spectrum = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** power
     mel = np.einsum("...ft,mf->...mt", spectrum, _mel_filters(sr, n_fft, n_mels), optimize=True)
     return np.ascontiguousarray((20.0 / power * np.log10(np.maximum(mel, EPS))).T)
 
@@ -117,7 +141,7 @@ def _log_mel_job(path, feature, cache_file):
     equal), or the error text. The spectrogram goes into the cache (when given) unless the clip
     is silent: a silent clip is then decoded, and reported, on every run."""
     try:
-        y, sr = load_audio(path)
+        y, sr = load_audio(path, feature.get("channel", "mean"))
     except BadClipError as error:
         return str(error)
     log_mel = log_mel_spectrogram(y, sr, feature["n_mels"], feature["n_fft"],
@@ -280,3 +304,38 @@ def too_short(paths, log_mels, n_frames):
     return {i: f"{path}: {len(log_mel)} frames, shorter than n_frames={n_frames}"
             for i, (path, log_mel) in enumerate(zip(paths, log_mels))
             if log_mel is not None and len(log_mel) < n_frames}
+
+
+class UsableLogMels(NamedTuple):
+    log_mels: list          # a spectrogram per clip; None for a clip skipped or too short
+    bad: list               # messages of the clips skipped as unreadable
+    silent: list            # messages of the clips of digital silence (they are used)
+    short: list             # messages of the clips too short for one frame stack
+    averaged: list          # the clips of several channels that were averaged into one
+
+
+class ClipSpectrograms:
+    """The log-mel spectrograms of one machine type's clips as a script uses them: computed
+    from the moment the object is made (in worker processes where that pays, so that the first
+    machine type's are under way while the script imports Keras), collected by finish()."""
+
+    def __init__(self, paths, config, early=False):
+        self.paths = list(paths)
+        self.n_frames = config["feature"]["n_frames"]
+        self.channel = config["feature"]["channel"]
+        workers = early_workers(len(self.paths)) if early else None
+        self._pending = start_log_mels(self.paths, config["feature"], cache_directory(config),
+                                       workers)
+
+    def finish(self, skip_bad_files, desc):
+        """UsableLogMels of the clips, in order; the worker processes are ended."""
+        try:
+            # the headers are read while the workers compute
+            averaged = multichannel_clips(self.paths) if self.channel == "mean" else []
+            log_mels, bad, silent = finish_log_mels(self._pending, skip_bad_files, desc)
+        finally:
+            stop_workers(self._pending)
+        short = too_short(self.paths, log_mels, self.n_frames)
+        for i in short:
+            log_mels[i] = None
+        return UsableLogMels(log_mels, bad, silent, list(short.values()), averaged)

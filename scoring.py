@@ -1,5 +1,8 @@
-"""Reconstruction errors of frame-stack vectors, and a clip's anomaly score from them.
+"""Reconstruction errors of frame-stack vectors, a clip's anomaly score from them, and the
+score distribution file that holds the decision threshold's gamma fit.
 
+reference_clip_scores is the score in its plain form (one model call per clip, in float64, as
+the original computes it); clip_scores computes the same scores with many clips per model call.
 The model is anything with predict_on_batch; nothing here imports Keras.
 """
 import numpy as np
@@ -37,3 +40,34 @@ def clip_scores(model, stacks):
     counts = np.bincount(stacks.owners, minlength=stacks.n_clips) * stacks.dim
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts
+
+
+def reference_clip_scores(model, stacks):
+    """Anomaly score of each clip of stacks, one model call per clip: the mean of
+    (x - model(x))^2 over the clip's vectors and their values, in float64."""
+    scores = np.full(stacks.n_clips, np.nan)
+    for clip in range(stacks.n_clips):
+        starts = stacks.starts[stacks.owners == clip]
+        if len(starts):
+            x = stacks.vectors(starts)
+            error = x.astype(np.float64) - np.asarray(model.predict_on_batch(x), np.float64)
+            scores[clip] = np.mean(np.square(error))
+    return scores
+
+
+def save_score_distribution(path, gamma, model_digest):
+    """The gamma fit (shape, loc, scale) of the training clips' scores, with the digest of the
+    model file it belongs to."""
+    import joblib
+    joblib.dump({"gamma": [float(v) for v in gamma], "model_sha256": model_digest}, path)
+
+
+def read_score_distribution(path):
+    """(shape, loc, scale), and the digest of the model it belongs to; None for the original
+    baseline's files, which hold the three numbers only."""
+    import joblib
+    found = joblib.load(path)
+    if isinstance(found, dict):
+        return tuple(found["gamma"]), found["model_sha256"]
+    shape, loc, scale = found
+    return (shape, loc, scale), None

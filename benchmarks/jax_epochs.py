@@ -1,4 +1,4 @@
-"""00_train.py's fit under JAX on synthetic frames shaped like one 2022 machine type, timed
+"""training.fit under JAX on synthetic frames shaped like one 2022 machine type, timed
 by phase: the GPU line of the benchmark, and the compilation cache's effect on any machine.
 
     python benchmarks/jax_epochs.py [--clips 3000] [--epochs 100] [--cache DIR] [--validation-share]
@@ -9,7 +9,6 @@ ordinary epoch with and without its validation pass, the whole fit, and the scor
 clip.
 """
 import argparse
-import importlib
 import json
 import os
 import statistics
@@ -31,13 +30,12 @@ N_MELS, N_FRAMES = 128, 5
 
 
 def fit_once(stacks, epochs, validation_split):
-    """(history of 00_train's fit, the trained model)."""
-    train = importlib.import_module("00_train")
-    config = {"feature": {"n_frames": N_FRAMES},
-              "fit": {"epochs": epochs, "batch_size": 512, "shuffle": True,
-                      "validation_split": validation_split, "verbose": 0}}
+    """(history of training.fit, the trained model)."""
+    import training
+    fit_config = {"epochs": epochs, "batch_size": 512, "shuffle": True,
+                  "validation_split": validation_split, "verbose": 0}
     model = keras_model.get_model(stacks.dim, 0.001)
-    return train.fit(model, stacks, config, np.random.default_rng(0), xla=True), model
+    return training.fit(model, stacks, fit_config, np.random.default_rng(0), xla=True), model
 
 
 def main():

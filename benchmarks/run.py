@@ -16,7 +16,6 @@ cache. Prints one table and writes it as JSON (--out).
 machine, and on a machine without a GPU says so and exits.
 """
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -147,14 +146,14 @@ def feature_figures(train_files, work):
 
 
 def step_times(log_mels):
-    """ms per training step (validation pass included) of a plain fit and of 00_train's fit,
+    """ms per training step (validation pass included) of a plain fit and of training.fit,
     on all training vectors."""
     keras = com.import_keras()
     import keras_model
-    train_script = importlib.import_module("00_train")
+    import training
     stacks = frame_stacks.frame_index(log_mels, FEATURE["n_frames"])
     epochs = 3
-    config = {"feature": FEATURE, "fit": dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)}
+    fit_config = dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)
     n_steps = int(np.ceil(np.floor(len(stacks.starts) * 0.9) / 512))
 
     class EpochTimes(keras.callbacks.Callback):
@@ -174,18 +173,18 @@ def step_times(log_mels):
     # epoch 1 includes compilation
     plain = 1000 * min(EpochTimes.seconds[1:]) / n_steps
     # as 00_train.py trains for the default 100 epochs of this data
-    xla = train_script.use_xla(100 * n_steps)
+    xla = training.use_xla(len(stacks.starts), dict(fit_config, epochs=100))
     model = keras_model.get_model(stacks.dim, 0.001, jit_compile=xla)
-    seconds = train_script.fit(model, stacks, config, np.random.default_rng(0), xla)["seconds"]
+    seconds = training.fit(model, stacks, fit_config, np.random.default_rng(0), xla)["seconds"]
     ours = 1000 * min(seconds[1:]) / n_steps
     return {"vectors": len(stacks.starts), "steps_per_epoch": n_steps, "plain_fit_ms": plain,
             "ours_ms": ours, "ratio": ours / plain, "backend": keras.backend.backend()}, model
 
 
 def scoring_figures(model, log_mels, per_clip_sample):
-    """All clips scored by 00_train/01_test's path against one predict call per clip, each
-    timed after one warm-up call (the tracing of the model's function is paid once per run),
-    the faster of two runs each."""
+    """All clips scored by scoring.clip_scores against one model.predict call per clip (the
+    original's way), each timed after one warm-up call (the tracing of the model's function is
+    paid once per run), the faster of two runs each."""
     import scoring
     def batched_scores(log_mels):
         return scoring.clip_scores(model, frame_stacks.frame_index(log_mels, FEATURE["n_frames"]))

@@ -1,6 +1,11 @@
+import csv
 import os
+import queue
+import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,16 +44,97 @@ def write_config(folder, **changes):
     return path
 
 
+def script_environment(**changes):
+    """The environment the scripts run in: this one, TensorFlow quiet, output unbuffered."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1", **changes}
+
+
 def run_script(script, *args, cwd, env=None, check=True):
     """Run 00_train.py or 01_test.py as a user would; returns the CompletedProcess."""
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-    environment.update(env or {})
     result = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd,
-                            env=environment, capture_output=True, text=True, timeout=900)
+                            env=script_environment(**(env or {})), capture_output=True,
+                            text=True, timeout=900)
     if check and result.returncode != 0:
         raise AssertionError(f"{script} {args} failed ({result.returncode}):\n"
                              f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
+
+
+def start(script, *args, cwd, env=None):
+    """Start 00_train.py or 01_test.py in the background, stderr and stdout together in one
+    pipe; finish() waits for it."""
+    return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd,
+                            env=script_environment(**(env or {})), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(*processes):
+    """The output of each started process once it has ended, which it must have done
+    successfully."""
+    texts = [p.communicate(timeout=900)[0] for p in processes]
+    for process, text in zip(processes, texts):
+        assert process.returncode == 0, text[-3000:]
+    return texts
+
+
+class OutputLines:
+    """The output of a started process, read line by line on a thread, so that a test can wait
+    for a line with a timeout (a plain readline could block for ever)."""
+
+    def __init__(self, process):
+        self.process = process
+        self.lines = []
+        self._queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, wanted, timeout):
+        """The next line for which wanted(line) is true; None when the output ends first or no
+        such line comes within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                self._queue.put(None)       # the end stays visible to later calls
+                return None
+            self.lines.append(line)
+            if wanted(line):
+                return line
+        return None
+
+    def text(self, timeout=120):
+        """All the output, once the process has ended."""
+        self.process.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        self.wait_for(lambda line: False, timeout=timeout)      # the lines not yet read
+        return "".join(self.lines)
+
+
+def copy_machine(demo_dev, tmp_path, machine="motor"):
+    """A data folder in tmp_path with a copy of one machine type of the demo set, to spoil."""
+    data = tmp_path / "data"
+    shutil.copytree(demo_dev / machine, data / machine)
+    return data
+
+
+def read_rows(path):
+    """The rows of a CSV file (a result, score or ground truth file) as lists of cells."""
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def score_names(result_dir, machine, section):
+    """The clip names of an anomaly score file, in its order."""
+    return [row[0] for row in read_rows(
+        Path(result_dir) / f"anomaly_score_{machine}_section_{section}_test.csv")]
 
 
 @pytest.fixture(scope="session")
@@ -117,10 +203,8 @@ def report_parts(path):
 def check_report_table(report_path, result_csv):
     """Every row of the report's first table is result.csv's row, numbers rounded to 4 places,
     empty cells empty."""
-    import csv
     rows, _ = report_parts(report_path)
-    with open(result_csv, newline="") as f:
-        expected = [row for row in csv.reader(f)]
+    expected = read_rows(result_csv)
     shown = [row for row in rows if row != [""]]
     assert len(shown) == len([r for r in expected if r])
     for mine, theirs in zip(shown, [r for r in expected if r]):

@@ -145,7 +145,8 @@ def test_list_prints_sizes_and_fetches_nothing(tmp_path, server):
         "eval_data_fan_train.zip", "eval_data_valve_train.zip", "eval_data_fan_test.zip",
         "eval_data_valve_test.zip", "total"]
     size = len(server.files["eval_data_fan_train.zip"]) / 1e6
-    assert f"{size:.1f} MB" in lines[0]
+    assert f"{size:.1f} MB" in lines[0] and lines[0].endswith("fan  to fetch")
+    assert "to fetch: 4 of 4 archives" in lines[-1]
     assert server.downloads() == [] and not (tmp_path / "eval_data").exists()
 
 
@@ -207,3 +208,129 @@ def test_archive_writing_outside_the_target_is_refused(tmp_path, server):
 def test_unknown_machine_type(tmp_path, server):
     run = download(tmp_path, server, "dev", "-m", "pump")
     assert run.returncode == 1 and "unknown machine type pump" in run.stderr
+
+
+def test_rerun_restores_deleted_files_from_the_kept_archive(tmp_path, server):
+    assert download(tmp_path, server, "dev").returncode == 0
+    root = tmp_path / "dev_data"
+    original = {name: (root / name).read_bytes() for name in clip_files(root)}
+    fetched = len(server.downloads())
+    # the user deletes a machine folder, a single clip, and changes another clip
+    import shutil
+    shutil.rmtree(root / "fan")
+    (root / "valve/test/section_00_source_test_normal_0000_a.wav").unlink()
+    changed = root / "valve/train/section_00_source_train_normal_0000_a.wav"
+    changed.write_bytes(b"the user's own copy")
+    run = download(tmp_path, server, "dev")
+    assert run.returncode == 0, run.stderr
+    assert "already fetched and unpacked" not in run.stderr
+    assert "restored 3 missing files of dev_fan.zip in " in run.stderr
+    assert "restored 1 missing file of dev_valve.zip in " in run.stderr
+    assert "; 2 files already there left as they are" in run.stderr
+    assert len(server.downloads()) == fetched           # from .downloads, nothing fetched
+    assert clip_files(root) == sorted(original)
+    for name, data in original.items():
+        if root / name != changed:
+            assert (root / name).read_bytes() == data, name
+    assert changed.read_bytes() == b"the user's own copy"
+    assert not [p for p in root.iterdir() if p.name.startswith(".unpack-")]
+    # everything is there now: the next run restores nothing
+    run = download(tmp_path, server, "dev")
+    assert run.returncode == 0 and run.stderr.count("already fetched and unpacked") == 2
+    assert "restored" not in run.stderr
+
+
+def test_rerun_without_the_kept_archive_fetches_it_again_only_where_files_are_missing(
+        tmp_path, server):
+    assert download(tmp_path, server, "dev").returncode == 0
+    root = tmp_path / "dev_data"
+    for name in ("dev_fan.zip", "dev_valve.zip"):       # the user frees the disk space
+        (root / ".downloads" / name).unlink()
+    run = download(tmp_path, server, "dev")             # all files there: nothing fetched
+    assert run.returncode == 0 and run.stderr.count("already fetched and unpacked") == 2
+    assert len(server.downloads()) == 2
+    clip = root / "fan/test/section_00_source_test_normal_0000_a.wav"
+    clip.unlink()
+    run = download(tmp_path, server, "dev")
+    assert run.returncode == 0, run.stderr
+    assert (f"dev_fan.zip: 1 file missing in {root / 'fan'} and the archive is no longer in "
+            f"{root / '.downloads'}; fetching it again") in run.stderr
+    assert "restored 1 missing file of dev_fan.zip" in run.stderr
+    assert server.downloads()[2:] == ["/files/dev_fan.zip"]
+    assert clip.read_text() == "fan test"
+
+
+def test_archive_found_in_downloads_is_verified_not_shown_as_a_download(tmp_path, server):
+    run = download(tmp_path, server, "dev", "-m", "valve")
+    assert run.returncode == 0 and "/s]" in run.stderr   # a real download has its progress bar
+    for marker in (tmp_path / "dev_data" / ".downloads").glob("*.unpacked"):
+        marker.unlink()
+    run = download(tmp_path, server, "dev", "-m", "valve")
+    assert run.returncode == 0, run.stderr
+    assert (f"dev_valve.zip: found in {tmp_path / 'dev_data' / '.downloads'}, MD5 verified; "
+            f"not downloaded") in run.stderr
+    assert "/s]" not in run.stderr and "B/s" not in run.stderr and "%|" not in run.stderr
+    assert "dev_valve.zip: all 3 files already in" in run.stderr
+    assert len(server.downloads()) == 1
+    # a kept archive that no longer matches its checksum is downloaded anew
+    kept = tmp_path / "dev_data/.downloads/dev_valve.zip"
+    kept.write_bytes(b"x" * len(server.files["dev_valve.zip"]))
+    (tmp_path / "dev_data/valve/attributes_00.csv").unlink()
+    run = download(tmp_path, server, "dev", "-m", "valve")
+    assert run.returncode == 0, run.stderr
+    assert f"{kept}: MD5 checksum" in run.stderr and "downloading it anew" in run.stderr
+    assert kept.read_bytes() == server.files["dev_valve.zip"]
+    assert (tmp_path / "dev_data/valve/attributes_00.csv").read_text() == "file_name,d1p\n"
+
+
+def test_list_says_when_nothing_needs_fetching(tmp_path, server):
+    assert download(tmp_path, server, "dev").returncode == 0
+    root = tmp_path / "dev_data"
+    run = download(tmp_path, server, "dev", "--list")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["dev_fan.zip", "dev_valve.zip"]
+    assert all(line.endswith("present") for line in lines[:2])
+    assert f"-> {root / 'fan'}  present" in lines[0]
+    total = sum(len(server.files[f"dev_{m}.zip"]) for m in MACHINES) / 1e6
+    assert lines[2] == f"nothing needs fetching: all 2 archives are in {root} ({total:.1f} MB)"
+    # a deleted clip is restored from .downloads: still nothing to fetch, but said
+    (root / "valve/test/section_00_source_test_normal_0000_a.wav").unlink()
+    lines = download(tmp_path, server, "dev", "--list").stdout.strip().splitlines()
+    assert lines[1].endswith("1 file missing, to restore from .downloads")
+    assert lines[2].startswith("nothing needs fetching") and lines[2].endswith(
+        "; 1 archive to unpack or restore from .downloads, run without --list")
+    # without the kept archive it must be fetched again
+    (root / ".downloads/dev_valve.zip").unlink()
+    lines = download(tmp_path, server, "dev", "--list").stdout.strip().splitlines()
+    assert lines[1].endswith("1 file missing, to fetch again")
+    size = len(server.files["dev_valve.zip"]) / 1e6
+    assert lines[2].split()[0] == "total"
+    assert f"{size:.1f} MB  to fetch: 1 of 2 archives" in lines[2]
+    assert len(server.downloads()) == 2
+    assert not (root / "valve/test/section_00_source_test_normal_0000_a.wav").exists()
+
+
+def test_marker_of_an_older_download_py_without_a_list_of_files(tmp_path, server):
+    assert download(tmp_path, server, "dev").returncode == 0
+    root = tmp_path / "dev_data"
+    for marker in (root / ".downloads").glob("*.unpacked"):
+        marker.write_text("")                       # as download.py wrote them before
+    clip = root / "fan/train/section_00_source_train_normal_0000_a.wav"
+    clip.unlink()
+    run = download(tmp_path, server, "dev")         # the list comes from the kept archive
+    assert run.returncode == 0, run.stderr
+    assert "restored 1 missing file of dev_fan.zip" in run.stderr
+    assert "dev_valve.zip: already fetched and unpacked, all 3 files present" in run.stderr
+    assert clip.read_text() == "fan train" and len(server.downloads()) == 2
+    assert all(json.loads(m.read_text())["files"]
+               for m in (root / ".downloads").glob("*.unpacked"))
+    # an older marker and no archive: the files cannot be checked, so it is fetched again
+    (root / ".downloads/dev_valve.zip.{}.unpacked".format(
+        hashlib.md5(server.files["dev_valve.zip"]).hexdigest())).write_text("")
+    (root / ".downloads/dev_valve.zip").unlink()
+    run = download(tmp_path, server, "dev")
+    assert run.returncode == 0, run.stderr
+    assert "dev_valve.zip: its list of files is unknown (unpacked by an older download.py)" \
+        in run.stderr and server.downloads()[2:] == ["/files/dev_valve.zip"]
+    assert "dev_valve.zip: all 3 files already in" in run.stderr

@@ -2,7 +2,6 @@
 read-only folders, configuration mistakes, and parallel jobs on one model and result folder.
 The numbers refer to README's bad-input table and cluster section."""
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -18,38 +17,15 @@ import soundfile
 import clips
 import common as com
 import metrics
-from conftest import ROOT, run_script, write_config
+import outputs
+from conftest import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
+                      start, write_config)
 
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
 TRAIN = "section_00_source_train_normal_0003_speed_normal.wav"
 TEST = "section_01_source_test_normal_0002_speed_normal.wav"
 
 
-def copy_machine(demo_dev, tmp_path, machine="motor"):
-    data = tmp_path / "data"
-    shutil.copytree(demo_dev / machine, data / machine)
-    return data
-
-
-def score_names(result_dir, machine, section):
-    return [row[0] for row in com.read_csv(
-        result_dir / f"anomaly_score_{machine}_section_{section}_test.csv")]
-
-
-def start(script, *args, cwd):
-    return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd,
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-
-
-def finish(*processes):
-    outputs = [p.communicate(timeout=900)[0] for p in processes]
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
-    return outputs
-
-
-# 1
+# 2
 def test_clips_with_an_upper_case_extension_are_read(dev_run, demo_dev, tmp_path):
     data = copy_machine(demo_dev, tmp_path)
     renamed = []
@@ -66,7 +42,7 @@ def test_clips_with_an_upper_case_extension_are_read(dev_run, demo_dev, tmp_path
     assert f"ignoring {data / 'motor' / 'test' / 'notes.txt'}: not a clip" in run.stderr
 
 
-# 2
+# 1
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf])
 def test_clip_with_non_finite_samples_is_a_bad_clip(dev_run, demo_dev, tmp_path, bad_value):
     data = copy_machine(demo_dev, tmp_path)
@@ -108,13 +84,13 @@ def test_silent_clips_are_used_with_a_warning(dev_run, demo_dev, tmp_path):
     assert f"silent: {test_clip}: {message}" in again.stderr
 
 
-# 4
+# 8 (and README's Output files: the umask's permissions)
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_written_files_get_the_permissions_of_the_umask(tmp_path, umask, mode):
     old = os.umask(umask)
     try:
-        com.save_csv(tmp_path / "scores.csv", [["a.wav", 1.0]])
-        with com.atomic_path(tmp_path / "model_fan.keras") as tmp:
+        outputs.save_csv(tmp_path / "scores.csv", [["a.wav", 1.0]])
+        with outputs.atomic_path(tmp_path / "model_fan.keras") as tmp:
             open(tmp, "wb").write(b"model")
     finally:
         os.umask(old)
@@ -149,7 +125,7 @@ def test_unreadable_model_is_reported_as_a_permission_problem(dev_run, monkeypat
         com.check_readable(model, "model")
 
 
-# 5
+# 7
 @pytest.mark.parametrize("script, key", [("00_train.py", "model_directory"),
                                          ("01_test.py", "result_directory")])
 def test_unwritable_output_folder_is_reported_before_any_work(dev_run, demo_dev, tmp_path,
@@ -168,7 +144,7 @@ def test_unwritable_output_folder_is_reported_before_any_work(dev_run, demo_dev,
     assert "[1/2]" not in failed.stderr     # nothing was trained or scored
 
 
-# 6
+# 10
 def test_duplicated_config_key_is_an_error(tmp_path):
     text = (ROOT / "baseline.yaml").read_text()
     path = tmp_path / "baseline.yaml"
@@ -184,7 +160,7 @@ def test_duplicated_config_key_is_an_error(tmp_path):
         com.load_config(path)
 
 
-# 7
+# 11
 def largest_n_mels_without_empty_filters(sr, n_fft, limit):
     """By trial with librosa itself: the largest n_mels whose filter bank raises no warning."""
     for n_mels in range(limit, 0, -1):
@@ -209,7 +185,7 @@ def test_n_mels_with_empty_filters_is_rejected(demo_dev, tmp_path):
     assert not (tmp_path / "model" / "model_motor.keras").exists()
 
 
-# 8
+# 6
 def test_relative_data_folder_error_says_where_it_was_looked_for(tmp_path):
     config = write_config(tmp_path, dev_directory="data")
     elsewhere = tmp_path / "elsewhere"
@@ -221,7 +197,7 @@ def test_relative_data_folder_error_says_where_it_was_looked_for(tmp_path):
             f"{config})") in failed.stderr
 
 
-# 9 (end to end in test_bad_input.test_section_without_target_domain)
+# 12 (end to end in test_bad_input.test_section_without_target_domain)
 def test_domain_without_clips_leaves_precision_recall_f1_empty():
     row = metrics.section_metrics([0, 0, 1], [0.1, 0.2, 0.9], [0, 1, 1], ["source"] * 3, 0.1)
     # source: tp 1, fp 1, fn 0 -> precision 0.5, recall 1, F1 2/3; no target clips at all
@@ -231,7 +207,7 @@ def test_domain_without_clips_leaves_precision_recall_f1_empty():
     assert arithmetic[4] == 0.5 and harmonic[4] == pytest.approx(0.5)
 
 
-# 10, 11, 12
+# 16 (these tests and the cluster recipes: cluster/README.md)
 def test_parallel_test_jobs_give_the_sequential_result(dev_run, demo_dev, tmp_path):
     folder = dev_run[0]
     write_config(tmp_path, dev_directory=str(demo_dev), model_directory=str(folder / "model"))
@@ -262,7 +238,7 @@ def test_parallel_training_runs_train_each_machine_type_once(dev_run, demo_dev, 
 def test_killed_training_leaves_no_lock_that_blocks(demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.epochs": 400})
     process = start("00_train.py", "-d", "-m", "motor", cwd=tmp_path)
-    lock = com.training_lock_file(tmp_path / "model", "motor")
+    lock = outputs.training_lock_file(tmp_path / "model", "motor")
     deadline = time.time() + 300
     while not lock.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -278,7 +254,7 @@ def test_killed_training_leaves_no_lock_that_blocks(demo_dev, tmp_path):
 def test_cluster_recipes_run_as_parallel_processes(dev_run, demo_dev, tmp_path):
     """README's xargs recipe and the Slurm array script, each task a local process, run in the
     project folder as README says."""
-    env = dict(ENV, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
+    env = script_environment(PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
     for recipe in ("xargs", "slurm"):
         folder = tmp_path / recipe
         folder.mkdir()

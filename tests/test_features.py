@@ -46,6 +46,51 @@ def tone(seconds, rate, channels=1, seed=0):
     return y.astype(np.float32)
 
 
+# Golden values: the features of golden_clip() with FEATURE, computed once by running the code of
+# FEATURE_CODE_VERSION 4 (librosa 0.11.0) and pasted here; they are not derived independently.
+# test_equal_to_librosa_* checks the values against librosa, this test that they stay as they were.
+GOLDEN_FEATURE_CODE_VERSION = 4
+GOLDEN_SHAPE = (32, 128)        # 1 + 16000 // 512 frames, n_mels bands
+GOLDEN_MEAN = -18.717653        # dB, over all cells
+GOLDEN_STD = 8.441161
+GOLDEN_CELLS = {                # (frame, mel band): dB; the sines are in bands 18, 51 and 96
+    (0, 0): -9.140862, (0, 127): -27.049229, (1, 18): 22.112259, (8, 18): 22.135914,
+    (8, 51): 14.170355, (24, 96): 4.499091, (16, 70): -23.449215, (31, 0): -12.409764,
+    (31, 127): -20.407558}
+
+
+def golden_clip(path):
+    """1 s at 16 kHz, PCM_16: sines of 440, 1250 and 3700 Hz and seeded noise."""
+    rate = 16000
+    t = np.arange(rate) / rate
+    noise = np.random.default_rng(2022).standard_normal(rate)
+    y = (0.25 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1250 * t + 0.3)
+         + 0.05 * np.sin(2 * np.pi * 3700 * t) + 0.02 * noise)
+    soundfile.write(path, y, rate, subtype="PCM_16")
+
+
+def test_features_of_a_fixed_clip_are_the_golden_values(tmp_path):
+    path = tmp_path / "golden.wav"
+    golden_clip(path)
+    advice = (f"the features of a fixed clip differ from the golden values of "
+              f"FEATURE_CODE_VERSION {GOLDEN_FEATURE_CODE_VERSION} (librosa 0.11.0; this is "
+              f"librosa {librosa.__version__}). If the change is intended, bump "
+              f"FEATURE_CODE_VERSION in features.py (so that cached features are not reused) and "
+              f"update the golden values in this test from the new code's output")
+    assert features.FEATURE_CODE_VERSION == GOLDEN_FEATURE_CODE_VERSION, (
+        f"FEATURE_CODE_VERSION is {features.FEATURE_CODE_VERSION}, the golden values belong to "
+        f"{GOLDEN_FEATURE_CODE_VERSION}: update the golden values in this test from the new "
+        f"code's output and GOLDEN_FEATURE_CODE_VERSION with them")
+    direct = features.log_mel_spectrogram(*features.load_audio(path), 128, 1024, 512, 2.0)
+    scripts = features.clip_log_mels([path], FEATURE).log_mels[0]
+    for log_mel in (direct, scripts):
+        assert log_mel.dtype == np.float32 and log_mel.shape == GOLDEN_SHAPE, advice
+        cells = {cell: float(log_mel[cell]) for cell in GOLDEN_CELLS}
+        assert cells == pytest.approx(GOLDEN_CELLS, abs=1e-4), advice
+        assert np.mean(log_mel, dtype=np.float64) == pytest.approx(GOLDEN_MEAN, abs=1e-5), advice
+        assert np.std(log_mel, dtype=np.float64) == pytest.approx(GOLDEN_STD, abs=1e-5), advice
+
+
 @pytest.mark.parametrize("clip", [
     "valve/train/section_00_source_train_normal_0000_pat_01.wav",
     "slider/train/section_00_source_train_normal_0000_id00.wav"])

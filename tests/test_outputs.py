@@ -9,6 +9,7 @@ import yaml
 
 import common as com
 import metrics
+import outputs
 from conftest import ROOT
 
 HEADER = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precision (target)",
@@ -20,7 +21,7 @@ def test_result_rows_layout_parsed_back(tmp_path):
            ("01", [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])]
     valve = [("00", [0.25] * 9)]
     path = tmp_path / "result.csv"
-    com.save_csv(path, metrics.result_rows([("fan", fan), ("valve", valve)]))
+    outputs.save_csv(path, metrics.result_rows([("fan", fan), ("valve", valve)]))
     rows = list(csv.reader(path.open(newline="")))
     assert rows[0] == ["fan"] and rows[1] == ["section"] + HEADER
     assert rows[2] == ["00", "0.5", "1.0", "0.25"] + ["0.5"] * 6
@@ -47,7 +48,7 @@ def test_result_rows_layout_parsed_back(tmp_path):
 
 def test_score_file_bytes(tmp_path):
     path = tmp_path / "anomaly_score_fan_section_00_test.csv"
-    com.save_csv(path, [["a.wav", 9.718018345], ["b.wav", 8.0], ["c.wav", 1]])
+    outputs.save_csv(path, [["a.wav", 9.718018345], ["b.wav", 8.0], ["c.wav", 1]])
     assert path.read_bytes() == b"a.wav,9.718018345\nb.wav,8.0\nc.wav,1\n"
 
 
@@ -55,11 +56,11 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "model_fan.keras"
     target.write_text("old")
     with pytest.raises(RuntimeError):
-        with com.atomic_path(target) as tmp:
+        with outputs.atomic_path(target) as tmp:
             open(tmp, "w").write("half")
             raise RuntimeError("interrupted")
     assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]
-    with com.atomic_path(target) as tmp:
+    with outputs.atomic_path(target) as tmp:
         open(tmp, "w").write("new")
     assert target.read_text() == "new" and sorted(tmp_path.iterdir()) == [target]
 

@@ -1,11 +1,8 @@
 """End to end: both scripts as a user runs them, on generated data and on the real clips."""
-import csv
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import joblib
 import numpy as np
@@ -13,12 +10,8 @@ import pytest
 import scipy.stats
 from sklearn.metrics import roc_auc_score
 
-from conftest import ROOT, run_script, shared_path, write_config
-
-
-def read_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.reader(f))
+from conftest import (OutputLines, read_rows, run_script, score_names, script_environment,
+                      shared_path, start, write_config)
 
 
 def result_sections(path):
@@ -33,6 +26,13 @@ def result_sections(path):
     return found
 
 
+def gamma_fit(model_dir, machine):
+    """The (shape, loc, scale) of a score_distr file: the three numbers alone (the original's
+    files) or under "gamma" with the digest of the model they belong to."""
+    found = joblib.load(model_dir / f"score_distr_{machine}.pkl")
+    return list(found["gamma"] if isinstance(found, dict) else found)
+
+
 def recompute(result_dir, model_dir, machine, section, max_fpr=0.1, threshold_q=0.9):
     """The section's AUCs, pAUC and per-domain decisions from the score and decision files,
     with labels and domains read from the file names: an independent check of result.csv."""
@@ -42,7 +42,7 @@ def recompute(result_dir, model_dir, machine, section, max_fpr=0.1, threshold_q=
     names = [r[0] for r in scores]
     score = np.array([float(r[1]) for r in scores])
     decided = np.array([int(r[1]) for r in decisions])
-    gamma = joblib.load(model_dir / f"score_distr_{machine}.pkl")
+    gamma = gamma_fit(model_dir, machine)
     threshold = scipy.stats.gamma.ppf(threshold_q, *gamma)
     assert (decided == (score > threshold)).all()
     anomaly = np.array(["_anomaly_" in n for n in names])
@@ -84,13 +84,12 @@ def test_dev_run_writes_every_file_and_a_consistent_result(dev_run):
         for name in (f"model_{machine}.keras", f"score_distr_{machine}.pkl",
                      f"history_{machine}.png"):
             assert (folder / "model" / name).stat().st_size > 0
-        assert len(joblib.load(folder / "model" / f"score_distr_{machine}.pkl")) == 3
+        assert len(gamma_fit(folder / "model", machine)) == 3
         for section in ("00", "01"):
-            rows = read_rows(folder / "result" / f"anomaly_score_{machine}_section_{section}_test.csv")
-            assert len(rows) == 24
-            assert [r[0] for r in rows] == (
-                sorted(r[0] for r in rows if "_normal_" in r[0])
-                + sorted(r[0] for r in rows if "_anomaly_" in r[0]))
+            names = score_names(folder / "result", machine, section)
+            assert len(names) == 24
+            assert names == (sorted(n for n in names if "_normal_" in n)
+                             + sorted(n for n in names if "_anomaly_" in n))
     check_result_csv(folder / "result", folder / "model", ["motor", "pump"])
     assert "official score" in test.stderr and "summary" in train.stderr
     assert (folder / "baseline.log").read_text().count("official score") == 1
@@ -127,8 +126,7 @@ def test_eval_mode_with_and_without_ground_truth(dev_run, demo_eval, tmp_path):
                              for m in ("motor", "pump") for s in ("00", "01"))
     for machine in ("motor", "pump"):
         for section in ("00", "01"):
-            listed = [r[0] for r in read_rows(
-                tmp_path / "result" / f"anomaly_score_{machine}_section_{section}_test.csv")]
+            listed = score_names(tmp_path / "result", machine, section)
             assert listed == sorted(p.name for p in (data / machine / "test").glob(
                 f"section_{section}_*.wav"))
     run_script("01_test.py", "-e", "--ground-truth", truth, cwd=tmp_path)
@@ -173,20 +171,25 @@ def test_jax_backend_end_to_end(demo_dev, tmp_path):
 
 
 def test_interrupted_training_keeps_complete_files_and_resumes(demo_dev, tmp_path):
-    write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.epochs": 400})
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen([sys.executable, str(ROOT / "00_train.py"), "-d"], cwd=tmp_path,
-                               env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    first = tmp_path / "model" / "model_motor.keras"
-    deadline = time.time() + 600
-    while not first.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.5)
-    assert first.exists(), "the first machine type never finished"
-    time.sleep(3)                        # now inside the second machine type's training
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode != 0 and "interrupted" in stderr
+    # verbose 2 logs each epoch: the signal goes after the second machine type's first epoch,
+    # with 399 more to go
+    write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.epochs": 400, "fit.verbose": 2})
+    process = start("00_train.py", "-d", cwd=tmp_path)
+    output = OutputLines(process)
+    try:
+        started = output.wait_for(lambda line: line.rstrip().endswith("[2/2] pump"), timeout=900)
+        assert started, "the second machine type never started:\n" + "".join(output.lines)[-3000:]
+        assert (tmp_path / "model" / "model_motor.keras").exists(), "the first one never finished"
+        epoch = output.wait_for(lambda line: "epoch 1/400:" in line, timeout=300)
+        assert epoch, "the second machine type never trained:\n" + "".join(output.lines)[-3000:]
+        process.send_signal(signal.SIGTERM)
+        text = output.text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode != 0 and "interrupted" in text
+    assert "pump: model ->" not in text and "epoch 400/400" not in text.split("[2/2] pump")[1]
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
         "history_motor.png", "model_motor.keras", "score_distr_motor.pkl"]
     write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.epochs": 1})
@@ -229,10 +232,9 @@ def test_scores_of_a_model_trained_by_the_original(tmp_path):
     config = (config.replace("../dev_data", str(tmp_path / "data"))
               .replace("epochs: 100", "epochs: 1").replace("verbose: 1", "verbose: 0"))
     (tmp_path / "original" / "baseline.yaml").write_text(config)
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     for script in ("00_train.py", "01_test.py"):
         subprocess.run([sys.executable, str(original / script), "-d"], cwd=tmp_path / "original",
-                       env=environment, check=True, capture_output=True, timeout=900)
+                       env=script_environment(), check=True, capture_output=True, timeout=900)
     write_config(tmp_path / "ours", dev_directory=str(tmp_path / "data"),
                  model_directory=str(tmp_path / "original" / "model"))
     run_script("01_test.py", "-d", cwd=tmp_path / "ours")

@@ -6,6 +6,7 @@ import sys
 
 import matplotlib.image
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from conftest import ROOT, check_report_table, report_parts, run_script, write_config
 
@@ -90,3 +91,176 @@ def test_report_can_be_turned_off(dev_run, demo_dev, tmp_path):
     result = tmp_path / "result"
     assert (result / "result.csv").exists()
     assert not (result / "report.html").exists() and not (result / "plots").exists()
+
+
+# --- the report's pieces on hand-made inputs (item 10 of the issue) ---
+
+NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
+
+
+def make_result(folder, blocks, pictures=True):
+    """A result folder as 01_test.py leaves it: result.csv of these blocks, and (pictures) a
+    plot per machine type and its training loss picture; returns (result.csv, model folder)."""
+    import metrics
+    import outputs
+    import report
+    result, model = folder / "result", folder / "model"
+    outputs.save_csv(result / "result.csv", metrics.result_rows(blocks))
+    if pictures:
+        for machine, _ in blocks:
+            for path in (report.plot_file(result, machine, True),
+                         outputs.history_file(model, machine)):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"\x89PNG\r\n\x1a\n" + machine.encode())
+    return result / "result.csv", model
+
+
+@pytest.mark.parametrize("machine", ["fan#2", "fan?x", "100%fan", "my fan", "a&b"])
+def test_report_links_work_for_any_machine_name(machine, tmp_path):
+    from urllib.parse import unquote
+
+    import report
+    result_csv, model = make_result(tmp_path, [(machine, [("00", NINE)])])
+    page = report.write_report(result_csv, model, [(machine, [("00", NINE)])], dev=True)
+    _, images = report_parts(page)
+    assert len(images) == 2
+    for image in images:
+        assert not set("#? ") & set(image), image         # quoted
+        target = (page.parent / unquote(image)).resolve()
+        assert target.exists() and target.read_bytes().endswith(machine.encode()), image
+    assert sorted((page.parent / unquote(i)).resolve() for i in images) == sorted(
+        [(tmp_path / "result" / "plots" / f"{machine}.png").resolve(),
+         (model / f"history_{machine}.png").resolve()])
+    check_report_table(page, result_csv)
+
+
+def _overlap(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
+    import numpy as np
+
+    import report
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 5 + [1] * 3 + [0] * 2 + [1] * 3)
+    domains = np.array(["source"] * 8 + ["target"] * 5)
+    scores = rng.normal(size=len(labels)) + labels
+    sections = [("section_00", scores, labels, domains),
+                ("section_01", scores[:8], labels[:8], domains[:8])]    # no target clips
+    figure = report.machine_figure("fan#2", sections, 0.8, 0.1)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    axes = figure.axes
+    assert len(axes) == 6
+    for axis in axes:
+        legend = axis.get_legend()
+        assert legend is not None
+        box = legend.get_window_extent(renderer)
+        for other in axes:   # below its own axes: on no axes, and within the figure
+            assert not _overlap(box, other.get_window_extent(renderer)), axis.get_title()
+        assert box.y0 >= 0 and box.x0 >= 0 and box.x1 <= figure.bbox.x1
+    for axis in axes:
+        if axis.get_ylabel() == "clips":
+            ticks = [t for t in axis.get_yticks() if axis.get_ylim()[0] <= t <= axis.get_ylim()[1]]
+            assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    assert sum(axis.get_ylabel() == "clips" for axis in axes) == 4
+    report.save_machine_plot(tmp_path / "fan.png", "fan", sections, 0.8, 0.1)
+    assert (tmp_path / "fan.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("history", [
+    {"loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9], "seconds": [1.0, 0.5, 0.5]},
+    {"loss": [3.0, 2.0, 1.5, 1.2, 1.1], "seconds": [1.0] * 5},
+])
+def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path):
+    import report
+    figure = report.loss_figure("fan", history)
+    figure.draw(FigureCanvasAgg(figure).get_renderer())
+    axis = figure.axes[0]
+    assert axis.get_title().startswith("fan: training loss")
+    lines = axis.get_lines()
+    assert len(lines) == 1 + ("val_loss" in history)
+    epochs = list(range(1, len(history["loss"]) + 1))
+    for line, key in zip(lines, ["loss", "val_loss"]):
+        assert list(line.get_xdata()) == epochs and list(line.get_ydata()) == history[key]
+    low, high = axis.get_xlim()
+    ticks = [t for t in axis.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert set(epochs) <= set(ticks) and min(ticks) >= 1
+    report.save_loss_plot(tmp_path / "history_fan.png", "fan", history)
+    assert matplotlib.image.imread(tmp_path / "history_fan.png").ndim == 3
+
+
+def test_published_figures_only_for_the_2022_data(tmp_path):
+    import report
+    blocks = [("fan", [("00", NINE)])]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False)
+    text = report.write_report(result_csv, model, blocks, dev=True).read_text()
+    assert "0.8488" in text and "0.6862" in text           # 2022 is the default year
+    text = report.write_report(result_csv, model, blocks, dev=True, year=2022).read_text()
+    assert "0.8488" in text
+    for year in (2023, 2024):
+        text = report.write_report(result_csv, model, blocks, dev=True, year=year).read_text()
+        assert "0.8488" not in text and "0.6862" not in text
+        assert 'class="unknown"' not in text
+        assert f"No published figures of this baseline are known for the {year} data" in text
+        check_report_table(result_csv.parent / "report.html", result_csv)
+
+
+def test_zero_precision_recall_f1_are_explained(tmp_path):
+    import report
+    # section 00: target clips all normal, nothing decided anomalous: P/R/F1 (target) are 0;
+    # section 01: no target clips: those cells empty
+    zero = [0.9, 0.6, 0.7, 0.5, 0.0, 0.3, 0.0, 0.375, 0.0]
+    empty = [0.9, None, 0.7, 0.5, None, 0.3, None, 0.375, None]
+    blocks = [("fan", [("00", zero), ("01", empty)]), ("pump", [("00", NINE)])]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False)
+    before = result_csv.read_bytes()
+    page = report.write_report(result_csv, model, blocks, dev=True)
+    assert result_csv.read_bytes() == before        # result.csv stays as written
+    rows = check_report_table(page, result_csv)
+    assert rows[2][:1] + rows[2][5::2] == ["00", "0.0000", "0.0000", "0.0000"]
+    text = page.read_text()
+    zero_cells = re.findall(r'<td class="zero" title="([^"]+)">([^<]*)</td>', text)
+    # 3 in section 00, and per column fan's means (section 01 has none) and the overall
+    # harmonic mean
+    assert len(zero_cells) == 12 and {value for _, value in zero_cells} == {"0.0000"}
+    assert all("no anomalous clips" in title or "see the note" in title
+               for title, _ in zero_cells)
+    assert "no anomalous clips" in zero_cells[0][0] and "no positive decision" in zero_cells[0][0]
+    note = re.search(r'<p class="note"><span class="zero"></span>([^<]+)</p>', text)
+    assert note and "no anomalous clips" in note[1] and "decided no clip anomalous" in note[1]
+    assert 'class="empty"' in text and "An empty cell is undefined" in text
+    # a 0 AUC is not a decision metric: no explanation for it, nor a note when no cell is 0
+    blocks = [("fan", [("00", [0.0] + NINE[1:])])]
+    result_csv, model = make_result(tmp_path / "plain", blocks, pictures=False)
+    text = report.write_report(result_csv, model, blocks, dev=True).read_text()
+    assert "<td>0.0000</td>" in text
+    assert 'class="zero"' not in text and 'class="note"' not in text
+
+
+def test_each_machine_types_notes_are_its_own(dev_run, demo_dev, tmp_path):
+    # motor: a test clip too short to score; pump: a silent test clip
+    import json
+    import shutil
+
+    import numpy as np
+    import soundfile
+    data = tmp_path / "data"
+    for machine in ("motor", "pump"):
+        shutil.copytree(demo_dev / machine, data / machine)
+    short = data / "motor" / "test" / "section_00_source_test_normal_0001_speed_normal.wav"
+    soundfile.write(short, np.random.default_rng(0).normal(0, 0.1, 800), 16000)
+    silent = data / "pump" / "test" / "section_01_target_test_normal_0002_speed_normal.wav"
+    soundfile.write(silent, np.zeros(16000, np.float32), 16000)
+    write_config(tmp_path, dev_directory=str(data), model_directory=str(dev_run[0] / "model"))
+    run_script("01_test.py", "-d", cwd=tmp_path)
+    notes = {machine: json.loads((tmp_path / f"result/plots/{machine}.json").read_text())["notes"]
+             for machine in ("motor", "pump")}
+    assert [n for n in notes["motor"] if str(data) in n] == [
+        f"{short}: 2 frames, shorter than n_frames=5; no score"]
+    assert [n for n in notes["pump"] if str(data) in n] == [
+        f"{silent}: all samples are equal (digital silence); used as it is"]
+    page = (tmp_path / "result/report.html").read_text()
+    assert page.index(str(short)) < page.index("<h2>pump</h2>") < page.index(str(silent))

@@ -1,5 +1,5 @@
-"""00_train.py's fit is Keras' fit(x, x, ...) on the stacked vectors, without the stacked copy."""
-import importlib
+"""training.fit is training.reference_fit (Keras' fit(x, x, ...) on the stacked vectors)
+without the stacked copy."""
 import os
 import subprocess
 import sys
@@ -10,8 +10,7 @@ import pytest
 
 import frame_stacks
 import keras_model
-
-train_script = importlib.import_module("00_train")
+import training
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +35,8 @@ def small_data(seed=0):
 
 
 def fit_config(shuffle):
-    return {"feature": {"n_frames": 3},
-            "fit": {"epochs": 3, "batch_size": 32, "shuffle": shuffle,
-                    "validation_split": 0.1, "verbose": 0}}
+    return {"epochs": 3, "batch_size": 32, "shuffle": shuffle, "validation_split": 0.1,
+            "verbose": 0}
 
 
 def assert_same_training(ours, plain, history, expected):
@@ -56,15 +54,9 @@ def twin_models():
     return plain, ours
 
 
-def plain_fit(model, x):
-    return model.fit(x, x, batch_size=32, epochs=3, shuffle=False, validation_split=0.1,
-                     verbose=0).history
-
-
 def batch_by_batch_on_tensorflow(monkeypatch):
     """The other backends' epoch (one train_on_batch per batch) in place of the compiled one."""
-    monkeypatch.setattr(train_script, "tensorflow_epoch",
-                        lambda model, stacks, xla: train_script.batch_by_batch_epoch(model, stacks))
+    monkeypatch.setattr(training, "tensorflow_epoch", training.batch_by_batch_epoch)
 
 
 @pytest.mark.parametrize("xla, epoch", [(False, "compiled"), (True, "compiled"),
@@ -72,10 +64,10 @@ def batch_by_batch_on_tensorflow(monkeypatch):
 def test_same_batches_weights_and_losses_as_a_plain_fit(xla, epoch, monkeypatch):
     if epoch == "batch by batch":
         batch_by_batch_on_tensorflow(monkeypatch)
-    stacks, x = small_data()
+    stacks, _ = small_data()
     plain, ours = twin_models()
-    expected = plain_fit(plain, x)
-    history = train_script.fit(ours, stacks, fit_config(False), np.random.default_rng(0), xla)
+    expected = training.reference_fit(plain, stacks, fit_config(False))
+    history = training.fit(ours, stacks, fit_config(False), np.random.default_rng(0), xla)
     # 118 vectors: the first floor(118 * 0.9) = 106 train in 3 full batches and one of 10,
     # the last 12 validate
     assert_same_training(ours, plain, history, expected)
@@ -98,23 +90,23 @@ JAX_FIT = """
 import sys, keras, numpy as np
 keras.config.set_floatx("float64")
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
-import test_training
+import test_training, training
 stacks, x = test_training.small_data()
 model = test_training.noise_free_model()
 start = np.load("start.npz")
 model.set_weights([start[f"arr_{i}"] for i in range(len(start.files))])
-history = test_training.train_script.fit(model, stacks, test_training.fit_config(False),
-                                         np.random.default_rng(0), True)
+history = training.fit(model, stacks, test_training.fit_config(False),
+                      np.random.default_rng(0), True)
 np.savez("end.npz", loss=history["loss"], val_loss=history["val_loss"], *model.get_weights())
 """
 
 
 def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
     pytest.importorskip("jax")
-    _, x = small_data()
+    stacks, _ = small_data()
     plain = noise_free_model()
     np.savez(tmp_path / "start.npz", *plain.get_weights())
-    expected = plain_fit(plain, x)
+    expected = training.reference_fit(plain, stacks, fit_config(False))
     (tmp_path / "fit.py").write_text(JAX_FIT)
     result = subprocess.run([sys.executable, "fit.py", str(Path(__file__).parent)], cwd=tmp_path,
                             capture_output=True, text=True,
@@ -129,9 +121,18 @@ def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
 
 
 def test_each_epoch_trains_on_a_fresh_permutation():
-    stacks, x = small_data(1)
+    stacks, _ = small_data(1)
     plain, ours = twin_models()
-    history = train_script.fit(ours, stacks, fit_config(True), np.random.default_rng(7))
+    history = training.fit(ours, stacks, fit_config(True), np.random.default_rng(7))
+    expected = training.reference_fit(plain, stacks, fit_config(True), np.random.default_rng(7))
+    assert_same_training(ours, plain, history, expected)
+
+
+def test_reference_fit_replays_the_permutations_it_is_given():
+    # the oracle itself: one fit call per epoch on rng's permutation of the first 106 vectors,
+    # the last 12 validating, written out here with Keras' fit
+    stacks, x = small_data(1)
+    plain, replayed = twin_models()
     draws = np.random.default_rng(7)
     train, validation = x[:106], x[106:]
     expected = {"loss": [], "val_loss": []}
@@ -141,14 +142,16 @@ def test_each_epoch_trains_on_a_fresh_permutation():
                           validation_data=(validation, validation), verbose=0).history
         for key in expected:
             expected[key] += epoch[key]
-    assert_same_training(ours, plain, history, expected)
+    history = training.reference_fit(replayed, stacks, fit_config(True),
+                                     np.random.default_rng(7))
+    assert_same_training(replayed, plain, history, expected)
 
 
 def test_batches_split_off_the_smaller_last_batch():
-    full, last = train_script.batches(np.arange(70), 32)
+    full, last = training.batches(np.arange(70), 32)
     assert full.tolist() == [list(range(32)), list(range(32, 64))]
     assert last.tolist() == list(range(64, 70))
-    full, last = train_script.batches(np.arange(64), 32)
+    full, last = training.batches(np.arange(64), 32)
     assert full.shape == (2, 32) and len(last) == 0
 
 
