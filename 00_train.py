@@ -12,7 +12,6 @@ import clips
 import common as com
 import frame_stacks
 import outputs
-import report
 
 # Keras (TensorFlow), librosa, SciPy and matplotlib take seconds to import: they are imported
 # after main() has checked the command line and the configuration, so that -h and mistakes are
@@ -21,7 +20,8 @@ import report
 
 def training_spectrograms(machine_dir, dev, config, early=False):
     import features
-    return features.ClipSpectrograms(clips.train_files(machine_dir, dev), config, early)
+    return features.ClipSpectrograms(clips.train_files(machine_dir, dev, config["year"]), config,
+                                     early)
 
 
 def train_machine(machine_dir, spectrograms, config, args, rng):
@@ -30,6 +30,7 @@ def train_machine(machine_dir, spectrograms, config, args, rng):
     import keras
     import scipy.stats
 
+    import detector
     import keras_model
     import scoring
     import training
@@ -52,14 +53,7 @@ def train_machine(machine_dir, spectrograms, config, args, rng):
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     gamma = scipy.stats.gamma.fit(scoring.clip_scores(model, stacks))
-    # The model goes in place last: its presence marks the machine type as done. The score
-    # distribution names the model it belongs to, so that a test running meanwhile never
-    # pairs the old model with the new threshold.
-    with outputs.atomic_path(outputs.model_file(model_dir, machine)) as model_tmp:
-        model.save(model_tmp)
-        with outputs.atomic_path(outputs.score_distr_file(model_dir, machine)) as tmp:
-            scoring.save_score_distribution(tmp, gamma, outputs.file_digest(model_tmp))
-        report.save_loss_plot(outputs.history_file(model_dir, machine), machine, history)
+    detector.save(model_dir, machine, model, gamma, history)
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
             "loss": history["loss"][-1], "val_loss": history.get("val_loss", [None])[-1],
@@ -104,7 +98,7 @@ def main():
     com.check_output_folders(config, "model_directory")
     todo = [d for d in dirs if args.force or not outputs.existing_model_files(model_dir, d.name)]
     for machine_dir in todo:     # before hours of training of the others
-        check_clip_count(machine_dir.name, len(clips.train_files(machine_dir, args.dev)),
+        check_clip_count(machine_dir.name, len(clips.train_files(machine_dir, args.dev, config["year"])),
                          f"training clips in {machine_dir / 'train'}")
     # worker processes compute the first machine type's features while Keras is imported
     early = {todo[0]: training_spectrograms(todo[0], args.dev, config, early=True)} if todo else {}

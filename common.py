@@ -62,6 +62,7 @@ def parse_args(description, argv=None, test_script=False):
 
 
 DEFAULT_CONFIG = {
+    "year": 2022,
     "dev_directory": "../dev_data",
     "eval_directory": "../eval_data",
     "model_directory": "./model",
@@ -81,6 +82,7 @@ DEFAULT_CONFIG = {
 
 # key -> (test of the value, what the key expects); keys absent here only need the default's type
 CONFIG_RULES = {
+    "year": (lambda v: 2020 <= v <= 2026, "a DCASE year from 2020 to 2026"),
     "max_fpr": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "decision_threshold": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "feature.n_mels": (lambda v: v >= 1, "an integer >= 1"),
@@ -202,7 +204,9 @@ def start_run(args):
     for note in notes:
         log.warning(note)
     key = "dev_directory" if args.dev else "eval_directory"
-    return config, clips.machine_dirs(config[key], key, args.machine, args.config)
+    dirs = clips.machine_dirs(config[key], key, args.machine, args.config)
+    clips.check_layout(dirs, config["year"])
+    return config, dirs
 
 
 def describe(error):

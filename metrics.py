@@ -12,6 +12,28 @@ METRIC_NAMES = ["AUC (source)", "AUC (target)", "pAUC",
                 "F1 score (source)", "F1 score (target)"]
 
 
+def metric_names(year=2022):
+    """The metric columns of result.csv in a DCASE year's layout."""
+    if year == 2020:
+        return ["AUC", "pAUC"]
+    if year == 2021:
+        return ["AUC", "pAUC", "precision", "recall", "F1 score"]
+    if year == 2022:
+        return METRIC_NAMES
+    # from 2023 on, the successor baseline's pAUC of each domain follows the pAUC
+    return METRIC_NAMES[:3] + ["pAUC (source)", "pAUC (target)"] + METRIC_NAMES[3:]
+
+
+def key_names(year=2022):
+    """The columns that name a row of result.csv: its unit."""
+    return {2020: ["id"], 2021: ["section", "domain"]}.get(year, ["section"])
+
+
+def score_columns(year=2022):
+    """How many leading metric columns are AUCs and pAUCs: those of the official score."""
+    return 2 if year in (2020, 2021) else 3
+
+
 def _check_scores(y_true, y_score):
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
     if y_true.shape != y_score.shape or y_true.ndim != 1:
@@ -89,39 +111,90 @@ def column_means(rows):
     return arithmetic, harmonic
 
 
-def official_score(rows):
-    """The challenge's ranking figure: harmonic mean of all AUC (source), AUC (target) and pAUC."""
-    values = [v for row in rows for v in row[:3] if v is not None]
+def domain_partial_auc(y_true, y_score, domains, domain, max_fpr):
+    """pAUC over one domain's clips only (its normals against its anomalies), as the successor
+    baseline reports it from 2023 on; None without both classes in that domain."""
+    keep = np.asarray(domains) == domain
+    return partial_auc(np.asarray(y_true)[keep], np.asarray(y_score, dtype=float)[keep], max_fpr)
+
+
+def unit_metrics(y_true, y_score, decisions, domains, max_fpr, year=2022):
+    """The metric values of a result.csv row of a DCASE year, in metric_names(year) order.
+
+    2020: AUC and pAUC over all clips of the machine ID. 2021: AUC, pAUC, precision, recall
+    and F1 over one section's clips of one domain. 2022: section_metrics. 2023 on: 2022's, with
+    each domain's own pAUC after the pAUC.
+    """
+    if year == 2020:
+        return [_auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr)]
+    if year == 2021:
+        return [_auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr),
+                *precision_recall_f1(y_true, decisions)]
+    values = section_metrics(y_true, y_score, decisions, domains, max_fpr)
+    if year == 2022:
+        return values
+    return values[:3] + [domain_partial_auc(y_true, y_score, domains, d, max_fpr)
+                         for d in ("source", "target")] + values[3:]
+
+
+def _auc(y_true, y_score):
+    """AUC over all clips; None without both classes."""
+    y_true, y_score = _check_scores(y_true, y_score)
+    if len(set(y_true)) < 2:
+        return None
+    from sklearn.metrics import roc_auc_score
+    return roc_auc_score(y_true, y_score)
+
+
+def official_score(rows, year=2022):
+    """The challenge's ranking figure: the harmonic mean of every AUC and pAUC value of the
+    result rows (2022 on: AUC (source), AUC (target), pAUC; 2021: AUC, pAUC). None for 2020,
+    which has no single official score."""
+    if year == 2020:
+        return None
+    values = [v for row in rows for v in row[:score_columns(year)] if v is not None]
     if not values:
         return None
     return _harmonic_mean(values)
 
 
-def machine_rows(machine, sections):
-    """A machine type's block of result.csv from [(section number, nine values), ...]."""
-    arithmetic, harmonic = column_means([v for _, v in sections])
-    return ([[machine], ["section"] + METRIC_NAMES] + [[number] + v for number, v in sections]
-            + [["arithmetic mean"] + arithmetic, ["harmonic mean"] + harmonic])
+def machine_rows(machine, units, year=2022):
+    """A machine type's block of result.csv in a year's layout, from [(key cells, values)]."""
+    arithmetic, harmonic = column_means([v for _, v in units])
+    pad = [""] * (len(key_names(year)) - 1)
+    means = ([["Average"] + arithmetic] if year == 2020
+             else [["arithmetic mean"] + pad + arithmetic, ["harmonic mean"] + pad + harmonic])
+    return ([[machine], key_names(year) + metric_names(year)]
+            + [list(keys) + values for keys, values in units] + means)
 
 
-def parse_machine_rows(rows):
-    """(machine, [(section number, nine values), ...]) back from machine_rows' cells as CSV
-    gives them: text, empty for None."""
-    sections = [(row[0], [float(v) if v != "" else None for v in row[1:]])
-                for row in rows[2:] if row[0] not in ("arithmetic mean", "harmonic mean")]
-    return rows[0][0], sections
+MEAN_ROWS = ("arithmetic mean", "harmonic mean", "Average")
 
 
-def result_rows(blocks):
-    """Rows of result.csv from [(machine, [(section number, nine values), ...]), ...]."""
+def parse_machine_rows(rows, year=2022):
+    """(machine, [(key cells, values)]) back from machine_rows' cells as CSV gives them: text,
+    empty for None."""
+    n_keys = len(key_names(year))
+    units = [(tuple(row[:n_keys]), [float(v) if v != "" else None for v in row[n_keys:]])
+             for row in rows[2:] if row and row[0] not in MEAN_ROWS]
+    return rows[0][0], units
+
+
+def result_rows(blocks, year=2022):
+    """Rows of result.csv from [(machine, [(key cells, values)])], in a year's layout: the
+    machine types' blocks, then (not in 2020) the means over everything and the official
+    score."""
     rows, everything = [], []
-    for machine, sections in blocks:
-        everything += [v for _, v in sections]
-        rows += machine_rows(machine, sections) + [[]]
+    for machine, units in blocks:
+        everything += [v for _, v in units]
+        rows += machine_rows(machine, units, year) + [[]]
+    if year == 2020:
+        return rows
     arithmetic, harmonic = column_means(everything)
-    rows += [[""] + METRIC_NAMES,
-             ["arithmetic mean over all machine types, sections, and domains"] + arithmetic,
-             ["harmonic mean over all machine types, sections, and domains"] + harmonic,
+    pad = [""] * (len(key_names(year)) - 1)
+    rows += [[""] * len(key_names(year)) + metric_names(year),
+             ["arithmetic mean over all machine types, sections, and domains"] + pad + arithmetic,
+             ["harmonic mean over all machine types, sections, and domains"] + pad + harmonic,
              [],
-             ["official score", official_score(everything)]]
+             ["official score", official_score(everything, year)]]
     return rows

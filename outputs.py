@@ -57,12 +57,17 @@ def machine_result_files(result_path, dev):
     return sorted(pattern.parent.glob(pattern.name))
 
 
-def anomaly_score_file(result_dir, machine, section):
-    return Path(result_dir) / f"anomaly_score_{machine}_{section}_test.csv"
+def anomaly_score_file(result_dir, machine, unit, year=2022):
+    """The name each year's official evaluator reads (unit: id_00, section_00_source,
+    section_00)."""
+    return Path(result_dir) / f"anomaly_score_{machine}_{unit}{'' if year == 2020 else '_test'}.csv"
 
 
-def decision_result_file(result_dir, machine, section):
-    return Path(result_dir) / f"decision_result_{machine}_{section}_test.csv"
+def decision_result_file(result_dir, machine, unit, year=2022):
+    """None for 2020, whose evaluator reads no decisions."""
+    if year == 2020:
+        return None
+    return Path(result_dir) / f"decision_result_{machine}_{unit}_test.csv"
 
 
 # errors of the storage rather than of the program: reported in one line naming the file

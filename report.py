@@ -8,19 +8,118 @@ from urllib.parse import quote
 
 import numpy as np
 
-import common as com
 import metrics
 import outputs
 
-# The original baseline's published development-set figures (its README): AUC (source),
-# AUC (target), pAUC per section, and the means over all 21 sections of 2022.
-PUBLISHED = {
-    ("fan", "00"): (0.8488, 0.4542, 0.6136), ("fan", "01"): (0.7150, 0.4600, 0.5089),
-    ("fan", "02"): (0.8042, 0.6477, 0.6131),
-    ("valve", "00"): (0.5432, 0.5116, 0.5231), ("valve", "01"): (0.4890, 0.5448, 0.4968),
-    ("valve", "02"): (0.5298, 0.4432, 0.4973),
+# Each year's autoencoder baseline's published development-set figures, copied from its README,
+# as plain data: PUBLISHED[year][(machine type, key cells of the result.csv row...)] holds the
+# values of the columns compared (compared_columns(year)) in that order. Key cells as this
+# project writes them: a 2020 machine ID or a section "00" (two digits), a 2021 domain
+# "source" or "target".
+#
+# 2020: y-kawagu/dcase2020_task2_baseline, README.md at ebfcc2ae886511d074a4e746890c3ef877800de0
+#   ("7. Check results", result.csv): AUC and pAUC per machine type and ID (the README writes
+#   the ID as 1, 2, ...), all six machine types, and each machine type's "Average".
+_2020 = {
+    "ToyCar": {"01": (0.828474, 0.678514), "02": (0.866307, 0.762236),
+               "03": (0.639396, 0.546659), "04": (0.869477, 0.701461)},
+    "ToyConveyor": {"01": (0.793497, 0.650428), "02": (0.64243, 0.564437),
+                    "03": (0.744579, 0.60488)},
+    "fan": {"00": (0.539607, 0.492435), "02": (0.721866, 0.554171),
+            "04": (0.622098, 0.527072), "06": (0.72277, 0.529961)},
+    "pump": {"00": (0.670769, 0.57269), "02": (0.609369, 0.58037),
+             "04": (0.8886, 0.676842), "06": (0.734902, 0.570175)},
+    "slider": {"00": (0.963315, 0.818451), "02": (0.78809, 0.628819),
+               "04": (0.946011, 0.739503), "06": (0.702247, 0.490242)},
+    "valve": {"00": (0.687311, 0.51349), "02": (0.674083, 0.512281),
+              "04": (0.744, 0.515351), "06": (0.552833, 0.482895)},
 }
-PUBLISHED_MEANS = {"arithmetic": (0.7193, 0.4836, 0.5420), "harmonic": (0.6862, 0.4371, 0.5385)}
+_2020_AVERAGE = {"ToyCar": (0.800914, 0.672218), "ToyConveyor": (0.726835, 0.606582),
+                 "fan": (0.651585, 0.52591), "pump": (0.72591, 0.600019),
+                 "slider": (0.849916, 0.669254), "valve": (0.664557, 0.506004)}
+# 2021: y-kawagu/dcase2021_task2_baseline_ae, README.md at
+#   7d7f5cce4c3b635a12dcb6fcf401eaca983afd27 ("7. Check results", result.csv): AUC and pAUC
+#   (precision, recall and F1 are published too, not compared here) per section and domain of
+#   fan and valve only (the README elides the other five machine types with "..."), their
+#   means, and the means over all machine types, sections and domains.
+_2021 = {
+    "fan": {("00", "source"): (0.6738, 0.573157895), ("01", "source"): (0.6786, 0.505263158),
+            ("02", "source"): (0.6542, 0.532631579), ("00", "target"): (0.6955, 0.548421053),
+            ("01", "target"): (0.4953, 0.483157895), ("02", "target"): (0.6441, 0.559473684)},
+    "valve": {("00", "source"): (0.5026, 0.506842105), ("01", "source"): (0.5404, 0.494210526),
+              ("02", "source"): (0.596, 0.516315789), ("00", "target"): (0.4716, 0.485263158),
+              ("01", "target"): (0.5857, 0.548421053), ("02", "target"): (0.5489, 0.489473684)},
+}
+# 2022: Kota-Dohi/dcase2022_task2_baseline_ae, README.md (its result.csv example, seen at
+#   098cb01f4b2654a5255dab3c4a163bd11549509b): AUC (source), AUC (target), pAUC per section of
+#   fan and valve, and the means over all 21 sections of 2022.
+_2022 = {
+    "fan": {"00": (0.8488, 0.4542, 0.6136), "01": (0.7150, 0.4600, 0.5089),
+            "02": (0.8042, 0.6477, 0.6131)},
+    "valve": {"00": (0.5432, 0.5116, 0.5231), "01": (0.4890, 0.5448, 0.4968),
+              "02": (0.5298, 0.4432, 0.4973)},
+}
+# 2023-2026: nttcslab/dcase2023_task2_baseline_ae, the one baseline of these years, publishes no
+#   figure of a named machine type in its README.md (read at 725b304f91d1 (2023), ce6566afdbae
+#   (2024), 07f91500b7b2 (2025) and 36845a1a6a0d (2026)) nor in README_legacy.md (04417eb46f81,
+#   9f98db61882f): its result.csv example (section 00, AUC (source) 0.88, ...) names no machine
+#   type. Their PUBLISHED entries are empty: every published cell of those years is unknown.
+
+
+def _keyed(table):
+    return {(machine, *(key if isinstance(key, tuple) else (key,))): values
+            for machine, units in table.items() for key, values in units.items()}
+
+
+PUBLISHED = {2020: _keyed(_2020), 2021: _keyed(_2021), 2022: _keyed(_2022),
+             2023: {}, 2024: {}, 2025: {}, 2026: {}}
+# The published means: [(machine type, or None for all of the year's, "arithmetic" or
+# "harmonic", the row's name, values)], from the same README lines as above.
+PUBLISHED_MEANS = {
+    2020: [(machine, "arithmetic", f"{machine} Average", values)
+           for machine, values in _2020_AVERAGE.items()],
+    2021: [("fan", "arithmetic", "fan arithmetic mean", (0.64025, 0.533684211)),
+           ("fan", "harmonic", "fan harmonic mean", (0.631866714, 0.531826049)),
+           ("valve", "arithmetic", "valve arithmetic mean", (0.540866667, 0.506754386)),
+           ("valve", "harmonic", "valve harmonic mean", (0.537267925, 0.505885378)),
+           (None, "arithmetic", "arithmetic mean over all machine types, sections and domains "
+            "of 2021", (0.634334516, 0.537946639)),
+           (None, "harmonic", "harmonic mean over all machine types, sections and domains of "
+            "2021", (0.620051253, 0.534340265))],
+    2022: [(None, "arithmetic", "arithmetic mean, all 21 sections of 2022",
+            (0.7193, 0.4836, 0.5420)),
+           (None, "harmonic", "harmonic mean, all 21 sections of 2022", (0.6862, 0.4371, 0.5385))],
+}
+# The sentence under the heading: whose figures these are.
+PUBLISHED_SOURCE = {
+    2020: "The figures the 2020 autoencoder baseline's README "
+          "(y-kawagu/dcase2020_task2_baseline) publishes for the 2020 development set: AUC and "
+          "pAUC per machine ID of all six machine types; \u201cunknown\u201d where it published "
+          "none.",
+    2021: "The figures the 2021 autoencoder baseline's README "
+          "(y-kawagu/dcase2021_task2_baseline_ae) publishes for the 2021 development set: AUC "
+          "and pAUC per section and domain of fan and valve (it leaves out the other machine "
+          "types), and the means over all of them; \u201cunknown\u201d elsewhere.",
+    2022: "The original's figures on the 2022 development set, where it published them; runs "
+          "differ by a few points, as the original sets no seed.",
+}
+SUCCESSOR_SOURCE = ("The {year} autoencoder baseline's README "
+                    "(nttcslab/dcase2023_task2_baseline_ae) publishes no figure of a named "
+                    "machine type of the {year} development set, so every published figure here "
+                    "is unknown.")
+
+
+def compared_columns(year):
+    """The result.csv columns set beside the published ones: AUC and pAUC (2020, 2021), AUC
+    (source), AUC (target) and pAUC (2022 on), the first ones of a row's values."""
+    return metrics.metric_names(year)[:metrics.score_columns(year)]
+
+
+def unit_key(keys):
+    """A row's key cells as PUBLISHED keys them: a tuple (a plain string is one cell), numbers
+    written with two digits (the 2020 and 2021 READMEs write the ID or section as 0, 1, ...)."""
+    keys = (keys,) if isinstance(keys, str) else tuple(keys)
+    return tuple(f"{int(k):02d}" if str(k).isdigit() else str(k) for k in keys)
 
 
 def plot_file(result_dir, machine, dev):
@@ -52,42 +151,49 @@ def machine_figure(machine, sections, threshold, max_fpr):
     sections: [(section, scores, labels, domains)] of the scored clips.
     """
     from matplotlib.figure import Figure
-    from sklearn.metrics import roc_curve
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     figure = Figure(figsize=(13, 4.3 * len(sections)), layout="constrained")
     axes = figure.subplots(len(sections), 3, squeeze=False)
     below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncols": 2,
              "frameon": False}
     for row, (section, scores, labels, domains) in zip(axes, sections):
+        # DCASE 2020 has no domains: one curve and one histogram of all the clips
+        groups = (("source", "target") if any(d in ("source", "target") for d in domains)
+                  else ("all clips",))
         roc = row[0]
         roc.axvspan(0, max_fpr, color="0.9", label=f"pAUC range (FPR <= {max_fpr:g})")
-        for domain, colour in (("source", "tab:blue"), ("target", "tab:orange")):
-            keep = (domains == domain) | (labels == 1)
-            auc = metrics.domain_auc(labels, scores, domains, domain)
-            if auc is not None:
+        for group, colour in zip(groups, ("tab:blue", "tab:orange")):
+            mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
+            keep = mine | (labels == 1)
+            if len(set(labels[keep])) == 2 and (mine & (labels == 0)).any():
                 fpr, tpr, _ = roc_curve(labels[keep], scores[keep])
-                roc.plot(fpr, tpr, color=colour, label=f"{domain}: AUC {auc:.4f}")
+                auc = roc_auc_score(labels[keep], scores[keep])
+                roc.plot(fpr, tpr, color=colour, label=f"{group}: AUC {auc:.4f}")
         roc.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="chance")
         roc.set(title=f"{machine} {section}: ROC", xlabel="false positive rate",
                 ylabel="true positive rate", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02))
         roc.legend(**below)
         bins = np.histogram_bin_edges(np.append(scores, threshold), bins=20)
-        for axis, domain in zip(row[1:], ("source", "target")):
+        for axis, group in zip(row[1:], groups):
+            mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
             # side by side in each bin: no bar hides another
-            chosen = [scores[(domains == domain) & (labels == label)] for label in (0, 1)]
+            chosen = [scores[mine & (labels == label)] for label in (0, 1)]
             axis.hist(chosen, bins=bins, color=["tab:green", "tab:red"], alpha=0.8,
                       label=[f"{name} ({len(c)} clips)"
                              for name, c in zip(("normal", "anomaly"), chosen)])
             axis.axvline(threshold, color="black", linestyle="--",
                          label=f"threshold {threshold:.4g}")
-            axis.set(title=f"{machine} {section} {domain}: anomaly scores", xlabel="score",
+            axis.set(title=f"{machine} {section} {group}: anomaly scores", xlabel="score",
                      ylabel="clips")
             axis.set_ylim(0, max(1, axis.get_ylim()[1]))
             _integer_ticks(axis.yaxis)
             if not sum(map(len, chosen)):
-                axis.text(0.5, 0.5, f"no {domain} clips", transform=axis.transAxes,
+                axis.text(0.5, 0.5, f"no {group} clips", transform=axis.transAxes,
                           ha="center", va="center", color="0.4")
             axis.legend(**below)
+        if len(groups) == 1:
+            row[2].set_visible(False)
     return figure
 
 
@@ -145,30 +251,55 @@ EMPTY_NOTE = ("<p class=\"note\"><span class=\"empty-key\"></span> An empty cell
               "for that section: an AUC needs normal and anomalous clips of its set, precision, "
               "recall and F1 need test clips of that domain (the machine type's notes below "
               "say which).</p>")
+# the years whose rows are not sections of both domains
+EMPTY_NOTES = {
+    2020: ("<p class=\"note\"><span class=\"empty-key\"></span> An empty cell is undefined "
+           "for that ID: an AUC and a pAUC need normal and anomalous clips of it (the machine "
+           "type's notes below say which).</p>"),
+    2021: ("<p class=\"note\"><span class=\"empty-key\"></span> An empty cell is undefined "
+           "for that section and domain: an AUC and a pAUC need normal and anomalous clips of "
+           "it (the machine type's notes below say which).</p>"),
+}
+# The first cell of a result.csv header row; its leading cells of these names are the key
+# columns: those that name a row (a section, a 2020 ID, a 2021 section and domain).
+HEADS = ("section", "id", "")
+KEY_HEADS = HEADS + ("domain",)
 
 
 def _is_decision_metric(name):
     return name.startswith(DECISION_METRICS)
 
 
-def _table(rows):
-    """result.csv as an HTML table, numbers rounded; a precision, recall or F1 cell that shows 0
-    says why in its title and in a note under the table, as does an empty one."""
-    out, names, zeros, empties = ['<table class="result">'], [], False, False
+def _key_count(head):
+    """How many leading cells of the rows under a header row are key cells."""
+    count = 0
+    for name in head:
+        if name not in KEY_HEADS:
+            break
+        count += 1
+    return max(count, 1)
+
+
+def _table(rows, year=None):
+    """result.csv as an HTML table, numbers rounded; the key cells of a row (its section, ID or
+    section and domain, or a mean's name) as row headers; a precision, recall or F1 cell that
+    shows 0 says why in its title and in a note under the table, as does an empty one."""
+    out, names, keys, zeros, empties = ['<table class="result">'], [], 1, False, False
+    width = max((len(row) for row in rows), default=10)
     for row in rows:
         if not row:
-            out.append('<tr class="gap"><td colspan="10"></td></tr>')
+            out.append(f'<tr class="gap"><td colspan="{width}"></td></tr>')
             continue
-        if len(row) == 1 or row[0] in ("section", "") or row[0] == "official score":
+        if len(row) == 1 or row[0] in HEADS or row[0] == "official score":
             head = row[:1] + [cell(v) if row[0] == "official score" else v for v in row[1:]]
-            if row[0] in ("section", ""):
-                names = row
+            if len(row) > 1 and row[0] in HEADS:
+                names, keys = row, _key_count(row)
             out.append("<tr class=\"head\">" + "".join(f"<th>{html.escape(v)}</th>"
                                                        for v in head) + "</tr>")
             continue
-        cells = [f"<th>{html.escape(row[0])}</th>"]
-        kind = "mean" if "mean" in row[0] else "section"
-        for name, value in zip(names[1:] + [""] * len(row), row[1:]):
+        cells = [f"<th>{html.escape(v)}</th>" for v in row[:keys]]
+        kind = "mean" if row[0] in metrics.MEAN_ROWS or "mean" in row[0] else "section"
+        for name, value in zip(names[keys:] + [""] * len(row), row[keys:]):
             if value == "":
                 empties = True
                 cells.append('<td class="empty" title="undefined: see the notes"></td>')
@@ -180,27 +311,68 @@ def _table(rows):
                 cells.append(f"<td>{cell(value)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
-    return "\n".join(out + ([ZERO_NOTE] if zeros else []) + ([EMPTY_NOTE] if empties else []))
+    return "\n".join(out + ([ZERO_NOTE] if zeros else [])
+                     + ([EMPTY_NOTES.get(year, EMPTY_NOTE)] if empties else []))
 
 
-def _published(blocks):
-    """Our AUC (source), AUC (target), pAUC per section beside the original's published ones."""
-    out = ['<table class="result"><tr class="head"><th>machine</th><th>section</th>'
-           '<th>AUC (source)</th><th>published</th><th>AUC (target)</th><th>published</th>'
-           '<th>pAUC</th><th>published</th></tr>']
-    for machine, sections in blocks:
-        for number, values in sections:
-            known = PUBLISHED.get((machine, number))
-            cells = [f"<th>{html.escape(machine)}</th><th>{number}</th>"]
-            for i in range(3):
+def _published_cell(value):
+    """A published figure to 4 decimals, as this run's are shown; the figure as published in
+    the title where it has more digits."""
+    shown = f"{value:.4f}"
+    if len(repr(value).split(".")[-1]) > 4:
+        return f'<td title="{value!r}">{shown}</td>'
+    return f"<td>{shown}</td>"
+
+
+def _our_mean(units, known_keys, kind, columns):
+    """This run's mean of a machine type's compared values over its units, where they are
+    exactly the units whose figures were published (else empty cells)."""
+    if not units or {unit_key(keys) for keys, _ in units} != known_keys:
+        return [None] * columns
+    arithmetic, harmonic = metrics.column_means([values[:columns] for _, values in units])
+    return arithmetic if kind == "arithmetic" else harmonic
+
+
+UNKNOWN = '<td><span class="unknown">unknown</span></td>'
+MEAN_NOTE = ("<p class=\"note\">A machine type's mean: the published one, and beside it this "
+             "run's over the same units, where this run has exactly the units of the published "
+             "one.</p>")
+
+
+def _published(blocks, year):
+    """Our compared figures per unit beside the year's published ones; "unknown" where that
+    year's baseline published none for the machine type and unit."""
+    columns, key_names = compared_columns(year), metrics.key_names(year)
+    known, means = PUBLISHED.get(year, {}), PUBLISHED_MEANS.get(year, [])
+    span = 1 + len(key_names)
+    out = ['<table class="result"><tr class="head"><th>machine</th>'
+           + "".join(f"<th>{html.escape(name)}</th>" for name in key_names)
+           + "".join(f"<th>{html.escape(name)}</th><th>published</th>" for name in columns)
+           + "</tr>"]
+    machine_means = False
+    for machine, units in blocks:
+        for keys, values in units:
+            keys = (keys,) if isinstance(keys, str) else tuple(keys)
+            theirs = known.get((machine, *unit_key(keys)))
+            cells = [f"<th>{html.escape(machine)}</th>"
+                     + "".join(f"<th>{html.escape(str(k))}</th>" for k in keys)]
+            for i in range(len(columns)):
                 ours = "" if values[i] is None else f"{values[i]:.4f}"
-                theirs = f"{known[i]:.4f}" if known else '<span class="unknown">unknown</span>'
-                cells.append(f"<td>{ours}</td><td>{theirs}</td>")
+                cells.append(f"<td>{ours}</td>" + (_published_cell(theirs[i]) if theirs
+                                                   else UNKNOWN))
             out.append("<tr>" + "".join(cells) + "</tr>")
-    for kind, values in PUBLISHED_MEANS.items():
-        out.append(f'<tr><th colspan="2">{kind} mean, all 21 sections of 2022 (published)</th>'
-                   + "".join(f"<td></td><td>{v:.4f}</td>" for v in values) + "</tr>")
-    return "\n".join(out + ["</table>"])
+        published_keys = {key[1:] for key in known if key[0] == machine}
+        for _, kind, label, values in (m for m in means if m[0] == machine):
+            machine_means = True
+            ours = _our_mean(units, published_keys, kind, len(columns))
+            out.append(f'<tr><th colspan="{span}">{html.escape(label)}</th>'
+                       + "".join(f"<td>{'' if o is None else f'{o:.4f}'}</td>"
+                                 + _published_cell(v) for o, v in zip(ours, values)) + "</tr>")
+    for machine, kind, label, values in means:
+        if machine is None:
+            out.append(f'<tr><th colspan="{span}">{html.escape(label)} (published)</th>'
+                       + "".join(f"<td></td>{_published_cell(v)}" for v in values) + "</tr>")
+    return "\n".join(out + ["</table>"] + ([MEAN_NOTE] if machine_means else []))
 
 
 def _facts(facts):
@@ -222,7 +394,7 @@ p.note{font-size:90%;color:#444;max-width:60em;margin:.3em 0}
 tr.head th{background:#f3f3f3}tr.gap td{border:none;height:.8em}.unknown{color:#999}
 img{max-width:100%;border:1px solid #ddd;margin:.5em 0}"""
 
-PUBLISHED_YEAR = 2022
+DEFAULT_YEAR = 2022   # the data of the baseline rebuilt here
 
 
 def image_link(image, result_dir):
@@ -232,17 +404,18 @@ def image_link(image, result_dir):
 
 
 def _comparison(blocks, year):
-    """Our figures beside the published ones of the original baseline: those are of the 2022
-    development set, so they compare with a run on the 2022 data only."""
-    if year == PUBLISHED_YEAR:
-        return ["<h2>Against the published 2022 baseline</h2>",
-                "<p>The original's figures on the 2022 development set, where it published them;"
-                " runs differ by a few points, as the original sets no seed.</p>",
-                _published(blocks)]
-    return ["<h2>Against the published baseline</h2>",
-            f"<p>No published figures of this baseline are known for the {year:d} data: the "
-            f"original published its figures on the {PUBLISHED_YEAR} development set only, and "
-            f"machine types of the same name in other years are other data.</p>"]
+    """Our figures beside those the year's autoencoder baseline published for its development
+    set: per machine type and unit, "unknown" where it published none."""
+    if year in PUBLISHED_SOURCE:
+        sentence = PUBLISHED_SOURCE[year]
+    elif year in PUBLISHED:
+        sentence = SUCCESSOR_SOURCE.format(year=year)
+    else:
+        return ["<h2>Against the published baseline</h2>",
+                f"<p>No published figures of an autoencoder baseline are known for the {year:d} "
+                f"data.</p>"]
+    return [f"<h2>Against the published {year:d} baseline</h2>",
+            f"<p>{html.escape(sentence, quote=False)}</p>", _published(blocks, year)]
 
 
 def _left_out(left_out):
@@ -255,16 +428,18 @@ def _left_out(left_out):
             f"(other data, models or settings):</p><ul>{items}</ul>"]
 
 
-def write_report(result_path, model_dir, blocks, dev, year=PUBLISHED_YEAR, left_out=()):
+def write_report(result_path, model_dir, blocks, dev, year=DEFAULT_YEAR, left_out=()):
     """result/report.html from result.csv, the plots, the models' loss curves and each machine
     type's facts in the result folder; only relative links to files that exist.
 
-    year: the data set's year; the published figures (of 2022) are shown for 2022 only.
+    year: the data set's year: result.csv's layout, and whose published figures are shown.
     left_out: [(block file, why)] of the blocks in the folder that result.csv does not take."""
     result_dir = Path(result_path).parent
     rows = outputs.read_csv(result_path)
-    parts = [f"<h1>DCASE 2022 Task 2 autoencoder baseline: {'development' if dev else 'evaluation'}"
-             f" results</h1>", f"<h2>{html.escape(Path(result_path).name)}</h2>", _table(rows),
+    data = "" if int(year) == DEFAULT_YEAR else f" on the {int(year):d} data"
+    parts = [f"<h1>DCASE 2022 Task 2 autoencoder baseline{data}: "
+             f"{'development' if dev else 'evaluation'} results</h1>",
+             f"<h2>{html.escape(Path(result_path).name)}</h2>", _table(rows, int(year)),
              *_left_out(left_out), *_comparison(blocks, int(year))]
     for machine, _ in blocks:
         parts.append(f"<h2>{html.escape(machine)}</h2>")

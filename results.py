@@ -25,17 +25,17 @@ def run_record(config, data_dir, ground_truth, seed):
             "feature": config["feature"],
             "fit": {k: v for k, v in config["fit"].items() if k != "verbose"},
             "seed": seed, "max_fpr": config["max_fpr"],
-            "decision_threshold": config["decision_threshold"]}
+            "decision_threshold": config["decision_threshold"], "year": config["year"]}
 
 
 def record_file(block_path):
     return Path(block_path).with_suffix(".json")
 
 
-def save_block(result_path, machine, dev, sections, record):
+def save_block(result_path, machine, dev, units, record, year=2022):
     """A machine type's block of result.csv, and the record of the run beside it."""
     path = outputs.machine_result_file(result_path, machine, dev)
-    outputs.save_csv(path, metrics.machine_rows(machine, sections))
+    outputs.save_csv(path, metrics.machine_rows(machine, units, year))
     with outputs.atomic_path(record_file(path)) as tmp:
         Path(tmp).write_text(json.dumps({"run": record, "scored": time.strftime(
             "%Y-%m-%d %H:%M:%S")}, indent=1))
@@ -57,7 +57,7 @@ def _read_record(path):
         return None
 
 
-def read_blocks(result_path, dev, record):
+def read_blocks(result_path, dev, record, year=2022):
     """(blocks of this run sorted by machine type, [(block file, why it is left out)]).
 
     A block belongs to this run when its record names the same data, models and settings:
@@ -74,5 +74,39 @@ def read_blocks(result_path, dev, record):
             log.warning("left out of %s: %s is of another run (%s%s); remove it or use another "
                         "result_directory", Path(result_path).name, path, why, scored)
             continue
-        blocks.append(metrics.parse_machine_rows(outputs.read_csv(path)))
+        blocks.append(metrics.parse_machine_rows(outputs.read_csv(path), year))
     return sorted(blocks, key=lambda block: block[0]), left_out
+
+
+def assemble(result_path, dev, record, year=2022, model_dir=None):
+    """Write result.csv from the blocks of this run in the result folder (parallel jobs'
+    included), and report.html where model_dir (of the loss plots) is given; returns
+    result.csv's blocks."""
+    import report
+    # under the lock, so that of two runs finishing together the later one reads both blocks
+    with outputs.file_lock(result_path.with_name(f".{result_path.name}.lock")):
+        blocks, left_out = read_blocks(result_path, dev, record, year)
+        outputs.save_csv(result_path, metrics.result_rows(blocks, year))
+        if model_dir is not None:
+            page = report.write_report(result_path, model_dir, blocks, dev, year, left_out)
+            log.info("report -> %s", page)
+    return blocks
+
+
+def log_summary(blocks, year=2022):
+    """One line per machine type: the mean of each AUC and pAUC column over its units; then
+    the official score (none in 2020)."""
+    def cell(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    names = metrics.metric_names(year)[:metrics.score_columns(year)]
+    line = "%-12s %9s" + "".join(f" %{max(8, len(n) + 1)}s" for n in names)
+    unit = {2020: "IDs", 2021: "units"}.get(year, "sections")
+    log.info("summary (arithmetic means over %s):", unit)
+    log.info(line, "machine", unit, *names)
+    for machine, units in blocks:
+        means, _ = metrics.column_means([values for _, values in units])
+        log.info(line.replace("%9s", "%9d"), machine, len(units), *map(cell, means[:len(names)]))
+    score = metrics.official_score([values for _, units in blocks for _, values in units], year)
+    if year != 2020:
+        log.info("official score (harmonic mean of all AUCs and pAUCs): %s", cell(score))

@@ -1,5 +1,4 @@
-"""Reconstruction errors of frame-stack vectors, a clip's anomaly score from them, and the
-score distribution file that holds the decision threshold's gamma fit.
+"""Reconstruction errors of frame-stack vectors, and a clip's anomaly score from them.
 
 reference_clip_scores is the score in its plain form (one model call per clip, in float64, as
 the original computes it); clip_scores computes the same scores with many clips per model call.
@@ -54,20 +53,3 @@ def reference_clip_scores(model, stacks):
             scores[clip] = np.mean(np.square(error))
     return scores
 
-
-def save_score_distribution(path, gamma, model_digest):
-    """The gamma fit (shape, loc, scale) of the training clips' scores, with the digest of the
-    model file it belongs to."""
-    import joblib
-    joblib.dump({"gamma": [float(v) for v in gamma], "model_sha256": model_digest}, path)
-
-
-def read_score_distribution(path):
-    """(shape, loc, scale), and the digest of the model it belongs to; None for the original
-    baseline's files, which hold the three numbers only."""
-    import joblib
-    found = joblib.load(path)
-    if isinstance(found, dict):
-        return tuple(found["gamma"]), found["model_sha256"]
-    shape, loc, scale = found
-    return (shape, loc, scale), None

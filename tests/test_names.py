@@ -58,7 +58,7 @@ def test_development_file_lists(tmp_path):
     assert [p.name for p in clips.train_files(machine, dev=True)] == [
         "section_00_source_train_normal_0000_.wav", "section_00_source_train_normal_0001_a.wav",
         "section_01_target_train_normal_0000_b.wav"]
-    found = clips.sections(machine, dev=True)
+    found = clips.units(machine, dev=True)
     assert [section for section, *_ in found] == ["section_00", "section_01"]
     _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_00_source_test_normal_0000_k.wav",
@@ -76,7 +76,7 @@ def test_evaluation_file_lists(tmp_path):
     touch(machine / "test", ["section_04_test_0000.wav", "section_03_test_0001.wav",
                              "section_03_test_0000.wav"])
     assert len(clips.train_files(machine, dev=False)) == 2
-    found = clips.sections(machine, dev=False)
+    found = clips.units(machine, dev=False)
     assert [section for section, *_ in found] == ["section_03", "section_04"]
     _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_03_test_0000.wav", "section_03_test_0001.wav"]
@@ -109,3 +109,37 @@ def test_training_layout_errors_name_the_folder(tmp_path, layout, message):
         touch(machine / folder, names)
     with pytest.raises(com.BaselineError, match=message):
         clips.train_files(machine, dev=True)
+
+
+def test_2020_names_and_machine_ids(tmp_path):
+    assert clips.parse_clip_name("anomaly_id_02_00000013.wav", 2020) == {
+        "label": "anomaly", "id": "02", "index": "00000013"}
+    assert clips.parse_clip_name("id_05_00000000.wav", 2020)["label"] is None
+    assert clips.parse_clip_name("section_00_source_test_normal_0000_a.wav", 2020) is None
+    assert clips.looks_like("normal_id_00_00000000.wav").startswith("DCASE 2020")
+    machine = tmp_path / "ToyCar"
+    touch(machine / "train", ["normal_id_01_00000001.wav", "normal_id_01_00000000.wav"])
+    touch(machine / "test", ["anomaly_id_02_00000000.wav", "normal_id_02_00000000.wav",
+                             "normal_id_01_00000000.wav", "anomaly_id_01_00000000.wav"])
+    assert [p.name for p in clips.train_files(machine, True, 2020)] == [
+        "normal_id_01_00000000.wav", "normal_id_01_00000001.wav"]
+    found = clips.units(machine, True, 2020)
+    assert [(unit, [p.name for p in paths], labels.tolist()) for unit, paths, labels, _ in found] \
+        == [("id_01", ["normal_id_01_00000000.wav", "anomaly_id_01_00000000.wav"], [0, 1]),
+            ("id_02", ["normal_id_02_00000000.wav", "anomaly_id_02_00000000.wav"], [0, 1])]
+
+
+def test_2021_units_are_sections_of_each_domain_folder(tmp_path):
+    machine = tmp_path / "gearbox"
+    touch(machine / "source_test", ["section_01_source_test_normal_0000.wav",
+                                    "section_00_source_test_anomaly_0000.wav",
+                                    "section_00_source_test_normal_0000.wav"])
+    touch(machine / "target_test", ["section_00_target_test_normal_0000.wav",
+                                    "section_00_target_test_anomaly_0000.wav"])
+    found = clips.units(machine, True, 2021)
+    assert [unit for unit, *_ in found] == ["section_00_source", "section_01_source",
+                                            "section_00_target"]
+    assert found[0][3].tolist() == ["source", "source"]
+    assert found[2][3].tolist() == ["target", "target"]
+    assert [p.name for p in found[2][1]] == ["section_00_target_test_normal_0000.wav",
+                                             "section_00_target_test_anomaly_0000.wav"]

@@ -17,9 +17,9 @@ HEADER = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precisi
 
 
 def test_result_rows_layout_parsed_back(tmp_path):
-    fan = [("00", [0.5, 1.0, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
-           ("01", [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])]
-    valve = [("00", [0.25] * 9)]
+    fan = [(("00",), [0.5, 1.0, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
+           (("01",), [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])]
+    valve = [(("00",), [0.25] * 9)]
     path = tmp_path / "result.csv"
     outputs.save_csv(path, metrics.result_rows([("fan", fan), ("valve", valve)]))
     rows = list(csv.reader(path.open(newline="")))

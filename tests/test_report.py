@@ -98,14 +98,15 @@ def test_report_can_be_turned_off(dev_run, demo_dev, tmp_path):
 NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
 
 
-def make_result(folder, blocks, pictures=True):
-    """A result folder as 01_test.py leaves it: result.csv of these blocks, and (pictures) a
-    plot per machine type and its training loss picture; returns (result.csv, model folder)."""
+def make_result(folder, blocks, pictures=True, year=2022):
+    """A result folder as 01_test.py leaves it: result.csv of these blocks in the year's layout,
+    and (pictures) a plot per machine type and its training loss picture; returns (result.csv,
+    model folder)."""
     import metrics
     import outputs
     import report
     result, model = folder / "result", folder / "model"
-    outputs.save_csv(result / "result.csv", metrics.result_rows(blocks))
+    outputs.save_csv(result / "result.csv", metrics.result_rows(blocks, year))
     if pictures:
         for machine, _ in blocks:
             for path in (report.plot_file(result, machine, True),
@@ -120,8 +121,8 @@ def test_report_links_work_for_any_machine_name(machine, tmp_path):
     from urllib.parse import unquote
 
     import report
-    result_csv, model = make_result(tmp_path, [(machine, [("00", NINE)])])
-    page = report.write_report(result_csv, model, [(machine, [("00", NINE)])], dev=True)
+    result_csv, model = make_result(tmp_path, [(machine, [(("00",), NINE)])])
+    page = report.write_report(result_csv, model, [(machine, [(("00",), NINE)])], dev=True)
     _, images = report_parts(page)
     assert len(images) == 2
     for image in images:
@@ -192,20 +193,133 @@ def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path)
     assert matplotlib.image.imread(tmp_path / "history_fan.png").ndim == 3
 
 
-def test_published_figures_only_for_the_2022_data(tmp_path):
+def test_published_2022_figures_only_for_the_2022_data(tmp_path):
     import report
-    blocks = [("fan", [("00", NINE)])]
+    blocks = [("fan", [(("00",), NINE)])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False)
     text = report.write_report(result_csv, model, blocks, dev=True).read_text()
     assert "0.8488" in text and "0.6862" in text           # 2022 is the default year
     text = report.write_report(result_csv, model, blocks, dev=True, year=2022).read_text()
-    assert "0.8488" in text
+    assert "<th>fan</th><th>00</th><td>0.9000</td><td>0.8488</td>" in text
+    assert "DCASE 2022 Task 2 autoencoder baseline: development results" in text
     for year in (2023, 2024):
         text = report.write_report(result_csv, model, blocks, dev=True, year=year).read_text()
         assert "0.8488" not in text and "0.6862" not in text
-        assert 'class="unknown"' not in text
-        assert f"No published figures of this baseline are known for the {year} data" in text
-        check_report_table(result_csv.parent / "report.html", result_csv)
+
+
+# (machine type, keys, values) of each year's layout; the first machine type's unit is one its
+# year's README published, the second's is not: the published figures to 4 places, then not
+DEV_ROWS = {
+    2020: [("fan", ("00",), [0.61, 0.52]), ("bearing", ("00",), [0.7, 0.55])],
+    2021: [("fan", ("00", "source"), [0.61, 0.52, 0.5, 0.4, 0.444]),
+           ("pump", ("00", "target"), [0.7, 0.55, 0.0, 0.0, 0.0])],
+    2022: [("valve", ("01",), NINE), ("pump", ("00",), NINE)],
+    **{year: [("fan", ("00",), NINE[:3] + [0.51, 0.49] + NINE[3:]),
+              ("ToyCar", ("00",), NINE[:3] + [0.51, 0.49] + NINE[3:])]
+       for year in (2023, 2024, 2025, 2026)},
+}
+PUBLISHED_SHOWN = {2020: ["0.5396", "0.4924"], 2021: ["0.6738", "0.5732"],
+                   2022: ["0.4890", "0.5448", "0.4968"]}
+
+
+def comparison_rows(page):
+    """The rows of the report's comparison table as cell texts."""
+    text = page.read_text()
+    table = text[text.index("<h2>Against the published"):]
+    table = table[table.index("<table"):table.index("</table>")]
+    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
+    return [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(cells, row)]
+            for row in table.split("<tr")[2:]]
+
+
+@pytest.mark.parametrize("year", sorted(DEV_ROWS))
+def test_each_years_published_figures_beside_this_runs(year, tmp_path):
+    import metrics
+    import report
+    blocks = [(machine, [(keys, values)]) for machine, keys, values in DEV_ROWS[year]]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False, year=year)
+    page = report.write_report(result_csv, model, blocks, dev=True, year=year)
+    rows = check_report_table(page, result_csv)
+    text = page.read_text()
+    columns = report.compared_columns(year)
+    assert len(columns) == (2 if year < 2022 else 3)
+    assert "<th>machine</th>" + "".join(f"<th>{k}</th>" for k in metrics.key_names(year)) \
+        + "".join(f"<th>{c}</th><th>published</th>" for c in columns) in text
+    shown = comparison_rows(page)
+    (first, keys, values), (second, other_keys, _) = DEV_ROWS[year]
+    n = 1 + len(keys)
+    assert shown[0][:n] == [first, *keys] and shown[0][n::2] == [f"{v:.4f}" for v in
+                                                                 values[:len(columns)]]
+    assert shown[0][n + 1::2] == PUBLISHED_SHOWN.get(year, ["unknown"] * len(columns))
+    other = next(row for row in shown if row[:n] == [second, *other_keys])
+    assert other[n + 1::2] == ["unknown"] * len(columns)
+    # whose figures they are, in one sentence; none of 2022's in another year
+    source = {2020: "y-kawagu/dcase2020_task2_baseline",
+              2021: "y-kawagu/dcase2021_task2_baseline_ae",
+              2022: "The original's figures on the 2022 development set"}
+    assert source.get(year, "nttcslab/dcase2023_task2_baseline_ae") in text
+    if year != 2022:
+        assert f"autoencoder baseline on the {year} data: development results" in text
+        assert not {"0.8488", "0.7193", "0.6862", "21 sections"} & set(re.findall(
+            r"0\.\d{4}|21 sections", text))
+    if year >= 2023:
+        assert "publishes no figure of a named machine type" in text
+    # the key cells of result.csv are row headers, never formatted as numbers
+    table = text[:text.index("</table>")]
+    for key in keys:
+        assert f"<th>{key}</th>" in table
+    assert rows[1] == metrics.key_names(year) + metrics.metric_names(year)
+
+
+def test_the_2020_table_and_its_averages(tmp_path):
+    import report
+    ids = ("00", "02", "04", "06")
+    blocks = [("fan", [((i,), [0.6 + k / 100, 0.5]) for k, i in enumerate(ids)]),
+              ("slider", [(("00",), [0.9, None])])]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False, year=2020)
+    page = report.write_report(result_csv, model, blocks, dev=True, year=2020)
+    rows = check_report_table(page, result_csv)
+    assert rows[:3] == [["fan"], ["id", "AUC", "pAUC"], ["00", "0.6000", "0.5000"]]
+    assert ["Average", "0.6150", "0.5000"] in rows
+    text = page.read_text()
+    assert "official score" not in text[:text.index("</table>")]
+    # the exact published figure in the cell's title
+    assert '<td title="0.539607">0.5396</td>' in text
+    shown = comparison_rows(page)
+    # fan: this run has all four published IDs: its Average beside the published one; slider's
+    # Average is not over the same IDs: empty
+    assert ["fan Average", "0.6150", "0.6516", "0.5000", "0.5259"] in shown
+    assert ["slider Average", "", "0.8499", "", "0.6693"] in shown
+    assert "ToyCar Average" not in text                    # only the run's machine types
+    assert "An empty cell is undefined for that ID" in text
+
+
+def test_the_2021_table_keys_and_zeros(tmp_path):
+    import report
+    zero = [0.61, 0.52, 0.0, 0.0, 0.0]
+    blocks = [("valve", [(("00", "source"), [0.7, 0.55, 0.5, 0.4, 0.444]),
+                         (("00", "target"), zero)])]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False, year=2021)
+    page = report.write_report(result_csv, model, blocks, dev=True, year=2021)
+    rows = check_report_table(page, result_csv)
+    assert rows[1] == ["section", "domain", "AUC", "pAUC", "precision", "recall", "F1 score"]
+    assert rows[3][:2] == ["00", "target"] and rows[4][:2] == ["arithmetic mean", ""]
+    text = page.read_text()
+    table = text[:text.index("</table>")]
+    # the key cells, and a mean row's empty second key cell, are headers: not undefined values
+    assert "<th>00</th><th>target</th>" in table and "<th>arithmetic mean</th><th></th>" in table
+    assert 'class="empty"' not in table and "An empty cell is undefined" not in text
+    # the 0 precision, recall and F1 of the target row are explained, found by column name
+    zero_cells = re.findall(r'<td class="zero" title="([^"]+)">', table)
+    assert len(zero_cells) >= 3 and "no anomalous clips" in zero_cells[0]
+    assert "<td>0.6100</td><td>0.5200</td>" in table       # AUC and pAUC are no decision metric
+    shown = comparison_rows(page)
+    assert shown[1] == ["valve", "00", "target", "0.6100", "0.4716", "0.5200", "0.4853"]
+    assert ["arithmetic mean over all machine types, sections and domains of 2021 (published)",
+            "", "0.6343", "", "0.5379"] in shown
+    # valve's means: this run has 2 of its 6 published units: its means are left empty
+    assert ["valve arithmetic mean", "", "0.5409", "", "0.5068"] in shown
+    assert "fan arithmetic mean" not in text
 
 
 def test_zero_precision_recall_f1_are_explained(tmp_path):
@@ -214,7 +328,7 @@ def test_zero_precision_recall_f1_are_explained(tmp_path):
     # section 01: no target clips: those cells empty
     zero = [0.9, 0.6, 0.7, 0.5, 0.0, 0.3, 0.0, 0.375, 0.0]
     empty = [0.9, None, 0.7, 0.5, None, 0.3, None, 0.375, None]
-    blocks = [("fan", [("00", zero), ("01", empty)]), ("pump", [("00", NINE)])]
+    blocks = [("fan", [(("00",), zero), (("01",), empty)]), ("pump", [(("00",), NINE)])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False)
     before = result_csv.read_bytes()
     page = report.write_report(result_csv, model, blocks, dev=True)
@@ -233,7 +347,7 @@ def test_zero_precision_recall_f1_are_explained(tmp_path):
     assert note and "no anomalous clips" in note[1] and "decided no clip anomalous" in note[1]
     assert 'class="empty"' in text and "An empty cell is undefined" in text
     # a 0 AUC is not a decision metric: no explanation for it, nor a note when no cell is 0
-    blocks = [("fan", [("00", [0.0] + NINE[1:])])]
+    blocks = [("fan", [(("00",), [0.0] + NINE[1:])])]
     result_csv, model = make_result(tmp_path / "plain", blocks, pictures=False)
     text = report.write_report(result_csv, model, blocks, dev=True).read_text()
     assert "<td>0.0000</td>" in text
