@@ -1,13 +1,19 @@
-"""Fetch the DCASE 2022 Task 2 data from Zenodo into the folders of baseline.yaml.
+"""Fetch the DCASE Task 2 data of a year (2020-2026) from Zenodo into the folders of baseline.yaml.
 
     python download.py dev                 # development set -> dev_directory
     python download.py eval                # additional training and evaluation test data
                                            #   -> eval_directory
     python download.py dev -m fan valve    # only these machine types
     python download.py dev --list          # what is present, what would be fetched (sizes)
+    python download.py dev --year 2024     # another year's data (default: the configuration's
+                                           #   year key, else 2022)
 
 The file list, sizes and MD5 checksums come from each Zenodo record's API
-(<server>/api/records/<id>). Archives are kept under <data folder>/.downloads, verified, and not
+(<server>/api/records/<id>). Each archive's machine folder is unpacked as <data folder>/<machine
+type>/ with train/ and test/ (2021: train/, source_test/ and target_test/, as they are; 2025's
+supplemental/ too), whatever folder the archive puts above it. A re-issued archive
+(dev_ToyCar_r2.zip) is taken instead of the one it replaces (dev_ToyCar.zip) where a record
+lists both. Archives are kept under <data folder>/.downloads, verified, and not
 fetched again once complete; each is unpacked through a temporary folder, so that a machine
 folder appears whole or not at all, and clips already there are never overwritten.
 
@@ -16,6 +22,7 @@ A rerun checks the unpacked files against the archive's list of files (kept besi
 where it was deleted, from the archive fetched again; files that are there stay as they are.
 """
 import argparse
+import glob
 import json
 import logging
 import os
@@ -28,12 +35,57 @@ import common as com
 import outputs
 from errors import BaselineError
 
-RECORDS = {   # mode -> Zenodo records and the pattern of their archives' names (group: machine)
-    "dev": [("6355122", r"dev_(?P<machine>.+)\.zip")],
-    "eval": [("6462969", r"eval_data_(?P<machine>.+)_train\.zip"),
-             ("6586456", r"eval_data_(?P<machine>.+)_test\.zip")],
+DEFAULT_YEAR = 2022
+
+
+def _records(dev, train, test, old_names=False):
+    """mode -> [(Zenodo record, patterns of its archives' names (group: machine))]. 2020 and
+    2021 (old_names) name the archives dev_data_<m>.zip and eval_data_train_<m>.zip; the sources
+    disagree on the latter, so eval_data_<m>_train.zip is taken too."""
+    if old_names:
+        return {"dev": [(dev, (r"dev_data_(?P<machine>.+)\.zip",))],
+                "eval": [(train, (r"eval_data_train_(?P<machine>.+)\.zip",
+                                  r"eval_data_(?P<machine>.+)_train\.zip")),
+                         (test, (r"eval_data_test_(?P<machine>.+)\.zip",
+                                 r"eval_data_(?P<machine>.+)_test\.zip"))]}
+    return {"dev": [(dev, (r"dev_(?P<machine>.+)\.zip",))],
+            "eval": [(train, (r"eval_data_(?P<machine>.+)_train\.zip",)),
+                     (test, (r"eval_data_(?P<machine>.+)_test\.zip",))]}
+
+
+YEARS = {     # year -> mode -> Zenodo records (dev / additional training, evaluation test)
+    2020: _records("3678171", "3727685", "3841772", old_names=True),
+    2021: _records("4562016", "4660992", "4884786", old_names=True),
+    2022: _records("6355122", "6462969", "6586456"),
+    2023: _records("7882613", "7830345", "7860847"),
+    2024: _records("10902294", "11259435", "11363076"),
+    2025: _records("15097779", "15392814", "15519362"),
+    2026: _records("19336329", "20151556", "20437238"),
 }
-SPLITS = ("train", "test")
+RECORDS = YEARS[DEFAULT_YEAR]
+SETS = {"dev": "development set", "eval": "additional training and evaluation test data"}
+SPLITS = ("train", "test")               # the folders below a machine folder that mark it
+YEAR_SPLITS = {2021: ("train", "source_test", "target_test")}
+# a re-issue: <name>_r<N>.zip replaces <name>.zip (revision 1)
+REISSUE = re.compile(r"(?P<stem>.+)_r(?P<revision>[0-9]+)(?P<suffix>\.zip)")
+
+
+def heading(year, mode):
+    """The line that names the year, the set and its records."""
+    return (f"DCASE {year}, {SETS[mode]}: records "
+            f"{', '.join(record for record, _ in YEARS[year][mode])}")
+
+
+def machine_of(key, patterns):
+    """(machine type, revision) of an archive's name, (None, None) for other files."""
+    reissue = REISSUE.fullmatch(key)
+    name, revision = ((reissue["stem"] + reissue["suffix"], int(reissue["revision"]))
+                      if reissue else (key, 1))
+    for pattern in patterns:
+        match = re.fullmatch(pattern, name)
+        if match:
+            return match["machine"], revision
+    return None, None
 
 
 def record_files(server, record):
@@ -54,15 +106,28 @@ def record_files(server, record):
                             f"key, size, checksum and links.self); check --server") from None
 
 
-def archives(server, mode, machines=None):
-    """The archives of a mode, each with the machine type it holds: [{key, size, md5, url,
-    machine}], optionally only those of the named machine types."""
-    found = []
-    for record, pattern in RECORDS[mode]:
+def archives(server, mode, machines=None, year=DEFAULT_YEAR):
+    """The archives of a year's mode, each with the machine type it holds: [{key, size, md5,
+    url, machine, record, splits, replaces}], optionally only those of the named machine types.
+    Of a record's archives of one machine type only the latest re-issue is taken (its place in
+    the list is the first one's); replaces lists those it replaces."""
+    chosen = {}
+    for record, patterns in YEARS[year][mode]:
         for entry in record_files(server, record):
-            match = re.fullmatch(pattern, entry["key"])
-            if match:
-                found.append(dict(entry, machine=match["machine"], record=record))
+            machine, revision = machine_of(entry["key"], patterns)
+            if machine is None:
+                continue
+            archive = dict(entry, machine=machine, record=record, revision=revision,
+                           splits=YEAR_SPLITS.get(year, SPLITS), replaces=[])
+            held = chosen.get((record, machine))
+            if held is None:
+                chosen[(record, machine)] = archive
+            elif revision > held["revision"]:
+                archive["replaces"] = held.pop("replaces") + [held]
+                chosen[(record, machine)] = archive
+            else:
+                held["replaces"].append(archive)
+    found = list(chosen.values())
     if machines:
         known = sorted({a["machine"] for a in found})
         unknown = [m for m in machines if m not in known]
@@ -100,9 +165,10 @@ def fetch(archive, folder):
                             f"kept, run again to fetch it anew") from None
 
 
-def machine_root(members, archive_name):
-    """The folder inside an archive that holds train/ or test/ (the machine folder), refusing
-    members that would be written outside the target."""
+def machine_root(members, archive_name, splits=SPLITS):
+    """The folder inside an archive that holds train/ or test/ (the machine folder; 2021:
+    train/, source_test/ or target_test/), refusing members that would be written outside the
+    target."""
     roots = set()
     for member in members:
         parts = Path(member).parts
@@ -110,12 +176,13 @@ def machine_root(members, archive_name):
             raise BaselineError(f"archive {archive_name} would write outside the target folder "
                                 f"({member}); not unpacked")
         for i, part in enumerate(parts[:-1]):
-            if part in SPLITS and i > 0:
+            if part in splits and i > 0:
                 roots.add(parts[:i])
                 break
     if len(roots) != 1:
+        named = [f"{split}/" for split in splits]
         raise BaselineError(f"archive {archive_name} does not hold one machine folder with "
-                            f"train/ or test/; not unpacked")
+                            f"{', '.join(named[:-1])} or {named[-1]}; not unpacked")
     return Path(*roots.pop())
 
 
@@ -158,13 +225,13 @@ def missing_files(files, root):
     return [name for name in files if not os.path.lexists(root / name)]
 
 
-def unpack(zip_path, root):
+def unpack(zip_path, root, splits=SPLITS):
     """Unpack what root lacks of an archive's machine folder, through a temporary folder beside
     it: (machine folder, its files relative to root, how many were missing and are now there).
     Files already there are never overwritten."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            inner = machine_root(archive.namelist(), zip_path.name)
+            inner = machine_root(archive.namelist(), zip_path.name, splits)
             files = member_files(archive, inner)
             missing = missing_files(files, root)
             if missing:
@@ -217,7 +284,8 @@ def plan(archive, root):
     if unpacked and files is None and kept_whole:    # an older marker: the list of the archive
         try:
             with zipfile.ZipFile(kept) as opened:
-                files = sorted(member_files(opened, machine_root(opened.namelist(), kept.name)))
+                files = sorted(member_files(opened, machine_root(
+                    opened.namelist(), kept.name, archive.get("splits", SPLITS))))
         except (zipfile.BadZipFile, BaselineError, OSError):
             files = None
     missing = missing_files(files, root) if files is not None else None
@@ -235,12 +303,36 @@ def plan(archive, root):
     return dict(step, action="unpack" if kept_whole else "fetch")
 
 
+def replaced_markers(old, root):
+    """The done markers of a replaced archive in root (any version of it)."""
+    return sorted((root / ".downloads").glob(f"{glob.escape(old['key'])}.*.unpacked"))
+
+
+def check_replaced(archive, root, folder, whole):
+    """After a re-issued archive is unpacked or found present: where files of an archive it
+    replaces were unpacked before, say so, unless the re-issue was just unpacked whole (no
+    file was there), in which case the replaced archive's markers no longer describe folder
+    and are removed."""
+    for old in archive.get("replaces", []):
+        markers = replaced_markers(old, root)
+        if markers and whole:
+            for marker in markers:
+                marker.unlink()
+        elif markers:
+            com.log.warning("%s: %s holds files unpacked from %s, which %s replaces; they are "
+                            "kept as they are (none is overwritten): delete %s and run again "
+                            "to have the files of %s only", archive["key"], folder, old["key"],
+                            archive["key"], folder, archive["key"])
+
+
 def describe(archives_, root):
     """--list: each archive with its size, machine folder and what a run would do with it, and
     a last line that says how much needs fetching, or that nothing does."""
     if not archives_:
         return "the records list no archives; nothing needs fetching"
     lines, to_fetch, local = [], [], 0
+    width = max([32] + [len(a["key"]) + 1 for archive in archives_     # 32: 2022's names
+                        for a in [archive, *archive.get("replaces", [])]])
     for archive in archives_:
         step = plan(archive, root)
         action, missing = step["action"], step["missing"]
@@ -255,11 +347,17 @@ def describe(archives_, root):
             to_fetch.append(archive)
             state = ("to fetch" if not step["note"] else "to fetch again to check its files"
                      if missing is None else f"{lost} missing, to fetch again")
-        lines.append(f"{archive['key']:<32} {archive['size'] / 1e6:10.1f} MB  -> "
+        lines.append(f"{archive['key']:<{width}} {archive['size'] / 1e6:10.1f} MB  -> "
                      f"{step['folder']}  {state}")
+        for old in archive.get("replaces", []):
+            lines.append(f"{old['key']:<{width}} {old['size'] / 1e6:10.1f} MB  replaced by "
+                         f"{archive['key']}; not fetched" +
+                         (f"; {step['folder']} holds files unpacked from it: delete it and run "
+                          f"again to have the files of {archive['key']} only"
+                          if replaced_markers(old, root) else ""))
     total = sum(a["size"] for a in archives_) / 1e6
     if to_fetch:
-        lines.append(f"{'total':<32} {sum(a['size'] for a in to_fetch) / 1e6:10.1f} MB  to "
+        lines.append(f"{'total':<{width}} {sum(a['size'] for a in to_fetch) / 1e6:10.1f} MB  to "
                      f"fetch: {len(to_fetch)} of {plural(len(archives_), 'archive')} "
                      f"({total:.1f} MB in all)")
     else:
@@ -286,24 +384,40 @@ def main(argv=None):
                              "fetch; fetches nothing")
     parser.add_argument("--server", default="https://zenodo.org",
                         help="a server with Zenodo's records API (default: %(default)s)")
+    parser.add_argument("--year", type=int, choices=sorted(YEARS), metavar="YEAR",
+                        help=f"the DCASE year whose data are fetched, {min(YEARS)} to "
+                             f"{max(YEARS)} (default: the configuration's year, else "
+                             f"{DEFAULT_YEAR})")
     args = parser.parse_args(argv)
     config, _ = com.load_config(args.config)
+    year = args.year if args.year is not None else config.get("year", DEFAULT_YEAR)
+    if year not in YEARS:
+        raise BaselineError(f"{args.config}: year {year!r} has no download; download.py "
+                            f"fetches the data of {min(YEARS)} to {max(YEARS)}")
+    named = args.year is not None or year != DEFAULT_YEAR  # 2022 unasked: today's output
     root = Path(config[f"{args.mode}_directory"])
-    todo = archives(args.server, args.mode, args.machine)
+    todo = archives(args.server, args.mode, args.machine, year)
     if args.list:
+        if named:
+            print(heading(year, args.mode))
         print(describe(todo, root))
         return
     com.check_writable(root, f"{args.mode}_directory")
+    if named:
+        com.log.info("%s -> %s", heading(year, args.mode), root)
     downloads = root / ".downloads"
     for i, archive in enumerate(todo, 1):
         step = plan(archive, root)
         head = f"[{i}/{len(todo)}] {archive['key']}"
         folder = step["folder"]
+        for old in archive["replaces"]:
+            com.log.info("%s: re-issued, replaces %s (not fetched)", head, old["key"])
         if step["action"] == "present":
             com.log.info("%s: already fetched and unpacked, %s present in %s", head,
                          all_files(len(step["files"])), folder)
             if read_marker(step["marker"]) is None:       # an older marker: add the list
                 write_marker(step["marker"], archive, step["files"])
+            check_replaced(archive, root, folder, whole=False)
             continue
         if step["action"] == "restore":
             com.log.info("%s: %s missing in %s; restoring from the kept %s", head,
@@ -314,7 +428,7 @@ def main(argv=None):
         if step["action"] != "restore":
             com.log.info("%s (%.1f MB)", head, archive["size"] / 1e6)
         zip_path = fetch(archive, downloads)      # verified again, fetched anew if changed
-        folder, files, restored = unpack(zip_path, root)
+        folder, files, restored = unpack(zip_path, root, archive["splits"])
         write_marker(step["marker"], archive, files)
         there = len(files) - restored
         if restored == 0:
@@ -327,6 +441,7 @@ def main(argv=None):
                          archive["key"], folder,
                          f"; {plural(there, 'file')} already there left as they are"
                          if there else "")
+        check_replaced(archive, root, folder, whole=there == 0)
     com.log.info("data of %d archives in %s", len(todo), root)
 
 

@@ -31,11 +31,13 @@ def dev_archive(machine, prefix=""):
 
 
 class Server:
-    """Records 6355122 (dev), 6462969 and 6586456 (eval) with small zips in the DCASE layout.
+    """Records 6355122 (dev), 6462969 and 6586456 (eval) with small zips in the DCASE layout,
+    or the records that publish() puts in their place.
 
-    files: archive name -> bytes; broken: archive name -> "corrupt" (other bytes than its
-    checksum), "cut" (the connection closes half-way), or "500"; record_error answers every
-    record request with HTTP 500."""
+    files: archive name -> bytes; records: record -> the names of its archives (other records
+    are not found, 404); broken: archive name -> "corrupt" (other bytes than its checksum),
+    "cut" (the connection closes half-way), or "500"; record_error answers every record request
+    with HTTP 500."""
 
     def __init__(self):
         self.files = {f"dev_{m}.zip": dev_archive(m) for m in MACHINES}
@@ -45,6 +47,9 @@ class Server:
                 {f"{m}/train/section_03_source_train_normal_0000_a.wav": "eval train"})
             self.files[f"eval_data_{m}_test.zip"] = zip_bytes(
                 {f"{m}/test/section_03_test_0000.wav": "eval test"})
+        self.records = {"6355122": [n for n in self.files if n.startswith("dev_")],
+                        "6462969": [n for n in self.files if n.endswith("_train.zip")],
+                        "6586456": [n for n in self.files if n.endswith("_test.zip")]}
         self.broken, self.record_error, self.requests = {}, False, []
         server = self
 
@@ -70,12 +75,12 @@ class Server:
             def record(self, record):
                 if server.record_error:
                     return self.send_error(500)
-                pattern = {"6355122": "dev_", "6462969": "_train.zip",
-                           "6586456": "_test.zip"}[record]
-                files = [{"key": name, "size": len(data),
-                          "checksum": "md5:" + hashlib.md5(data).hexdigest(),
+                if record not in server.records:
+                    return self.send_error(404)
+                files = [{"key": name, "size": len(server.files[name]),
+                          "checksum": "md5:" + hashlib.md5(server.files[name]).hexdigest(),
                           "links": {"self": f"{server.url}/files/{name}"}}
-                         for name, data in server.files.items() if pattern in name]
+                         for name in server.records[record]]
                 body = json.dumps({"id": record, "files": files}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -87,8 +92,16 @@ class Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def publish(self, records):
+        """Serve these records instead: {record: {archive name: bytes}}."""
+        self.records = {record: list(files) for record, files in records.items()}
+        self.files = {name: data for files in records.values() for name, data in files.items()}
+
     def downloads(self):
         return [r for r in self.requests if r.startswith("/files/")]
+
+    def record_requests(self):
+        return [r.rsplit("/", 1)[1] for r in self.requests if r.startswith("/api/records/")]
 
 
 @pytest.fixture
@@ -334,3 +347,256 @@ def test_marker_of_an_older_download_py_without_a_list_of_files(tmp_path, server
     assert "dev_valve.zip: its list of files is unknown (unpacked by an older download.py)" \
         in run.stderr and server.downloads()[2:] == ["/files/dev_valve.zip"]
     assert "dev_valve.zip: all 3 files already in" in run.stderr
+
+
+# Every year's records in that year's naming: year -> mode -> record -> archive name ->
+# (folder above the machine folder in the archive, machine folder, its files). Some archives
+# carry an extra leading folder; 2020 and 2021 name the additional training archives both ways
+# (eval_data_train_<m>.zip and eval_data_<m>_train.zip); re-issues (_r2) sit beside the archive
+# they replace, which holds an extra file (old.wav) that must not be unpacked.
+YEARS = {
+    2020: {"dev": {"3678171": {
+        "dev_data_fan.zip": ("", "fan", ["train/normal_id_00_00000000.wav",
+                                         "test/normal_id_00_00000000.wav",
+                                         "test/anomaly_id_00_00000000.wav"]),
+        "dev_data_ToyCar.zip": ("dev_data/", "ToyCar", ["train/normal_id_01_00000000.wav",
+                                                        "test/anomaly_id_01_00000000.wav"])}},
+        "eval": {"3727685": {
+            "eval_data_train_fan.zip": ("", "fan", ["train/normal_id_01_00000000.wav"]),
+            "eval_data_ToyCar_train.zip": ("eval_data/", "ToyCar",
+                                           ["train/normal_id_05_00000000.wav"])},
+            "3841772": {
+            "eval_data_test_fan.zip": ("", "fan", ["test/id_01_00000000.wav"]),
+            "eval_data_ToyCar_test.zip": ("", "ToyCar", ["test/id_05_00000000.wav"])}}},
+    2021: {"dev": {"4562016": {
+        "dev_data_gearbox.zip": ("", "gearbox", [
+            "train/section_00_source_train_normal_0000_volt_1.0.wav",
+            "train/section_00_target_train_normal_0000_volt_2.0.wav",
+            "source_test/section_00_source_test_normal_0000.wav",
+            "source_test/section_00_source_test_anomaly_0000.wav",
+            "target_test/section_00_target_test_normal_0000.wav",
+            "target_test/section_00_target_test_anomaly_0000.wav"]),
+        "dev_data_ToyTrain.zip": ("dev_data/", "ToyTrain", [
+            "train/section_01_source_train_normal_0000_car_A1.wav",
+            "source_test/section_01_source_test_normal_0000.wav",
+            "target_test/section_01_target_test_anomaly_0000.wav"])}},
+        "eval": {"4660992": {
+            "eval_data_train_gearbox.zip": ("", "gearbox", [
+                "train/section_03_source_train_normal_0000_volt_1.0.wav"]),
+            "eval_data_ToyTrain_train.zip": ("", "ToyTrain", [
+                "train/section_03_target_train_normal_0000_car_B2.wav"])},
+            "4884786": {
+            "eval_data_test_gearbox.zip": ("eval_data/", "gearbox", [
+                "source_test/section_03_source_test_0000.wav",
+                "target_test/section_03_target_test_0000.wav"]),
+            "eval_data_ToyTrain_test.zip": ("", "ToyTrain", [
+                "source_test/section_03_source_test_0000.wav",
+                "target_test/section_03_target_test_0000.wav"])}}},
+    2022: {"dev": {"6355122": {
+        "dev_bearing.zip": ("dev_data/", "bearing", [
+            "attributes_00.csv", "train/section_00_source_train_normal_0000_vel_6.wav",
+            "test/section_00_target_test_anomaly_0000_vel_8.wav"])}},
+        "eval": {"6462969": {"eval_data_bearing_train.zip": ("", "bearing", [
+            "train/section_03_source_train_normal_0000_vel_6.wav"])},
+            "6586456": {"eval_data_bearing_test.zip": ("", "bearing", [
+                "test/section_03_0000.wav"])}}},
+    2023: {"dev": {"7882613": {
+        "dev_slider.zip": ("dev_data/", "slider", [
+            "train/section_00_source_train_normal_0000_vel_1000.wav",
+            "test/section_00_source_test_anomaly_0000_vel_1000.wav"])}},
+        "eval": {"7830345": {"eval_data_bandsaw_train.zip": ("", "bandsaw", [
+            "train/section_00_source_train_normal_0000_vel_6.wav"])},
+            "7860847": {"eval_data_bandsaw_test.zip": ("", "bandsaw", [
+                "test/section_00_0000.wav"])}}},
+    2024: {"dev": {"10902294": {
+        "dev_gearbox.zip": ("", "gearbox", [
+            "train/section_00_source_train_normal_0000_noAttribute.wav",
+            "test/section_00_target_test_normal_0000_noAttribute.wav"])}},
+        "eval": {"11259435": {
+            "eval_data_3DPrinter_train_r2.zip": ("", "3DPrinter", [
+                "train/section_00_source_train_normal_0000_attr.wav"]),
+            "eval_data_3DPrinter_train.zip": ("", "3DPrinter", [
+                "train/section_00_source_train_normal_0000_attr.wav", "train/old.wav"]),
+            "eval_data_RoboticArm_train.zip": ("eval_data/", "RoboticArm", [
+                "train/section_00_source_train_normal_0000_weight15.wav", "train/old.wav"]),
+            "eval_data_RoboticArm_train_r2.zip": ("eval_data/", "RoboticArm", [
+                "train/section_00_source_train_normal_0000_weight15.wav"]),
+            "eval_data_AirCompressor_train.zip": ("", "AirCompressor", [
+                "train/section_00_source_train_normal_0000_noAttribute.wav"])},
+            "11363076": {
+            "eval_data_3DPrinter_test.zip": ("", "3DPrinter", ["test/section_00_0001.wav"]),
+            "eval_data_RoboticArm_test.zip": ("", "RoboticArm", ["test/section_00_0000.wav"]),
+            "eval_data_AirCompressor_test.zip": ("", "AirCompressor", [
+                "test/section_00_0001.wav"])}}},
+    2025: {"dev": {"15097779": {
+        "dev_ToyCar.zip": ("", "ToyCar", [
+            "train/section_00_source_train_normal_0000_car_A1_spd_28V_mic_1_noAttribute.wav",
+            "test/section_00_source_test_normal_0000_noAttribute.wav"])}},
+        "eval": {"15392814": {"eval_data_AutoTrash_train.zip": ("eval_data/", "AutoTrash", [
+            "train/section_00_source_train_normal_0000_noAttribute.wav",
+            "supplemental/section_00_machine_0000_.wav"])},
+            "15519362": {"eval_data_AutoTrash_test.zip": ("", "AutoTrash", [
+                "test/section_00_0000.wav"])}}},
+    2026: {"dev": {"19336329": {
+        "dev_ToyCar.zip": ("", "ToyCar", [
+            "train/section_00_source_train_normal_0000_car_A2_spd_28V_mic_1_noise_1.wav",
+            "test/section_00_source_test_normal_0000_car_A2_spd_28V_mic_1_noise_1.wav",
+            "test/old.wav"]),
+        "dev_ToyCar_r2.zip": ("", "ToyCar", [
+            "train/section_00_source_train_normal_0000_car_A2_spd_28V_mic_1_noise_1.wav",
+            "test/section_00_source_test_normal_0000_car_A2_spd_28V_mic_1_noise_1.wav"]),
+        "dev_fanEmu.zip": ("dev_data/", "fanEmu", [
+            "train/section_00_source_train_normal_0000_noise_1.wav"])}},
+        "eval": {"20151556": {"eval_data_Sander_train.zip": ("", "Sander", [
+            "train/section_00_source_train_normal_0000_noise_1.wav"])},
+            "20437238": {"eval_data_Sander_test.zip": ("", "Sander", [
+                "test/section_00_0000.wav"])}}},
+}
+REPLACED = {2024: {"eval_data_3DPrinter_train.zip", "eval_data_RoboticArm_train.zip"},
+            2026: {"dev_ToyCar.zip"}}
+SETS = {"dev": "development set", "eval": "additional training and evaluation test data"}
+
+
+def year_archive(name, prefix, machine, files):
+    """An archive whose clips say which archive they came from."""
+    return zip_bytes({f"{prefix}{machine}/{file}": f"{name}: {file}" for file in files})
+
+
+def publish_year(server, year):
+    server.publish({record: {name: year_archive(name, *spec) for name, spec in archives_.items()}
+                    for mode in ("dev", "eval") for record, archives_ in YEARS[year][mode].items()})
+    server.records[next(iter(YEARS[year]["eval"]))].append("eval_data_list.csv")  # no archive
+    server.files["eval_data_list.csv"] = b"not an archive\n"
+
+
+def expected_files(year, mode):
+    """{file in the data folder: the archive it comes from} of a year's mode."""
+    return {f"{machine}/{file}": name
+            for archives_ in YEARS[year][mode].values()
+            for name, (_, machine, files) in archives_.items() if name not in REPLACED.get(year, ())
+            for file in files}
+
+
+@pytest.mark.parametrize("year", sorted(YEARS))
+def test_every_year_in_the_layout_its_runs_read(tmp_path, server, year):
+    publish_year(server, year)
+    records = {mode: list(YEARS[year][mode]) for mode in ("dev", "eval")}
+    for mode in ("dev", "eval"):
+        server.requests.clear()
+        run = download(tmp_path, server, mode, "--list", "--year", str(year))
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.strip().splitlines()
+        assert lines[0] == f"DCASE {year}, {SETS[mode]}: records {', '.join(records[mode])}"
+        assert server.downloads() == [] and server.record_requests() == records[mode]
+        assert len({line.index(" MB ") for line in lines[1:]}) == 1      # one column of sizes
+    for mode in ("dev", "eval"):
+        server.requests.clear()
+        run = download(tmp_path, server, mode, "--year", str(year))
+        assert run.returncode == 0, run.stderr
+        assert (f"DCASE {year}, {SETS[mode]}: records {', '.join(records[mode])} -> "
+                f"{tmp_path / f'{mode}_data'}") in run.stderr
+        assert server.record_requests() == records[mode]
+        expected = expected_files(year, mode)
+        fetched = sorted(set(expected.values()))
+        assert sorted(server.downloads()) == [f"/files/{name}" for name in fetched]
+        root = tmp_path / f"{mode}_data"
+        assert clip_files(root) == sorted(expected)
+        for file, name in expected.items():
+            assert (root / file).read_text() == f"{name}: {file.split('/', 1)[1]}"
+    if year == 2021:      # two test folders, kept as they are
+        assert not (tmp_path / "dev_data/gearbox/test").exists()
+        assert (tmp_path / "dev_data/gearbox/source_test").is_dir()
+        assert (tmp_path / "eval_data/ToyTrain/target_test").is_dir()
+
+
+def test_reissue_is_fetched_instead_of_the_archive_it_replaces(tmp_path, server):
+    publish_year(server, 2026)
+    run = download(tmp_path, server, "dev", "--list", "--year", "2026")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [
+        "dev_ToyCar_r2.zip", "dev_ToyCar.zip", "dev_fanEmu.zip", "total"]
+    assert lines[2].endswith("MB  replaced by dev_ToyCar_r2.zip; not fetched")
+    assert "to fetch: 2 of 2 archives" in lines[-1]
+    run = download(tmp_path, server, "dev", "--year", "2026", "-m", "ToyCar")   # _r2 stripped
+    assert run.returncode == 0, run.stderr
+    assert "[1/1] dev_ToyCar_r2.zip: re-issued, replaces dev_ToyCar.zip (not fetched)" \
+        in run.stderr
+    assert server.downloads() == ["/files/dev_ToyCar_r2.zip"]
+    assert not (tmp_path / "dev_data/ToyCar/test/old.wav").exists()
+
+
+def test_reissue_over_files_of_the_archive_it_replaces(tmp_path, server):
+    publish_year(server, 2026)
+    server.records["19336329"].remove("dev_ToyCar_r2.zip")      # before the re-issue
+    assert download(tmp_path, server, "dev", "--year", "2026").returncode == 0
+    root = tmp_path / "dev_data"
+    clip = (root / "ToyCar/train"
+            / "section_00_source_train_normal_0000_car_A2_spd_28V_mic_1_noise_1.wav")
+    assert clip.read_text().startswith("dev_ToyCar.zip: ")
+    server.records["19336329"].append("dev_ToyCar_r2.zip")      # the re-issue appears
+    lines = download(tmp_path, server, "dev", "--year", "2026", "--list").stdout.splitlines()
+    assert lines[2].endswith(f"replaced by dev_ToyCar_r2.zip; not fetched; {root / 'ToyCar'} "
+                             f"holds files unpacked from it: delete it and run again to have "
+                             f"the files of dev_ToyCar_r2.zip only")
+    run = download(tmp_path, server, "dev", "--year", "2026")
+    assert run.returncode == 0, run.stderr
+    warning = (f"dev_ToyCar_r2.zip: {root / 'ToyCar'} holds files unpacked from dev_ToyCar.zip, "
+               f"which dev_ToyCar_r2.zip replaces; they are kept as they are")
+    assert warning in run.stderr and " - WARNING - " in run.stderr
+    assert clip.read_text().startswith("dev_ToyCar.zip: ")        # nothing overwritten
+    run = download(tmp_path, server, "dev", "--year", "2026")       # said again while so
+    assert warning in run.stderr and "already fetched and unpacked" in run.stderr
+    import shutil
+    shutil.rmtree(root / "ToyCar")                                  # as the warning says
+    run = download(tmp_path, server, "dev", "--year", "2026")
+    assert run.returncode == 0, run.stderr
+    assert "restored 2 missing files of dev_ToyCar_r2.zip" in run.stderr
+    assert "WARNING" not in run.stderr
+    assert clip.read_text().startswith("dev_ToyCar_r2.zip: ")
+    assert not (root / "ToyCar/test/old.wav").exists()
+    run = download(tmp_path, server, "dev", "--year", "2026")
+    assert "WARNING" not in run.stderr and run.stderr.count("already fetched and unpacked") == 2
+    lines = download(tmp_path, server, "dev", "--year", "2026", "--list").stdout.splitlines()
+    assert lines[2].endswith("replaced by dev_ToyCar_r2.zip; not fetched")
+
+
+def config_without_year(tmp_path):
+    config = write_config(tmp_path, dev_directory=str(tmp_path / "dev_data"),
+                          eval_directory=str(tmp_path / "eval_data"))
+    import yaml
+    values = yaml.safe_load(config.read_text())
+    values.pop("year", None)
+    config.write_text(yaml.safe_dump(values))
+    return config
+
+
+def test_default_year_is_2022_with_todays_output(tmp_path, server):
+    config = config_without_year(tmp_path)
+    run = subprocess.run([sys.executable, str(ROOT / "download.py"), "dev", "--list", "-c",
+                          str(config), "--server", server.url], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert server.record_requests() == ["6355122"]
+    assert run.stdout.splitlines()[0].startswith("dev_fan.zip ")    # no year line: as before
+    named = download(tmp_path, server, "dev", "--list", "--year", "2022")
+    assert named.stdout.splitlines() == [
+        "DCASE 2022, development set: records 6355122"] + run.stdout.splitlines()
+    run = download(tmp_path, server, "dev", "--year", "2019")
+    assert run.returncode == 2 and "--year: invalid choice: 2019" in run.stderr
+
+
+def test_year_of_the_configuration(tmp_path, server):
+    import common
+    if "year" not in common.DEFAULT_CONFIG:
+        pytest.skip("the configuration has no year key yet")
+    publish_year(server, 2024)
+    config = write_config(tmp_path, dev_directory=str(tmp_path / "dev_data"),
+                          eval_directory=str(tmp_path / "eval_data"), year=2024)
+    run = subprocess.run([sys.executable, str(ROOT / "download.py"), "eval", "--list", "-c",
+                          str(config), "--server", server.url], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == (
+        "DCASE 2024, additional training and evaluation test data: records 11259435, 11363076")
+    assert server.record_requests() == ["11259435", "11363076"]

@@ -31,7 +31,7 @@ def last_line(run):
 def test_result_csv_holds_only_this_runs_blocks(dev_run, demo_dev, tmp_path):
     copy_models(dev_run, tmp_path)
     first = write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
-    run_script("01_test.py", "-d", "-c", first, cwd=tmp_path)
+    run_script("01_test.py", "-d", "-c", first, "--no-report", cwd=tmp_path)
     assert {p.name for p in outputs.machine_result_files(tmp_path / "result/result.csv", True)} \
         == {"result_motor_dev.csv", "result_pump_dev.csv"}
     # another data set: motor only, some of its test clips gone, so that its figures differ
@@ -238,7 +238,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(dev_run, demo_d
         if not mounted:
             pytest.skip("cannot mount a tmpfs here (the simulated test below still runs)")
         write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
-        failed = run_script("01_test.py", "-d", cwd=tmp_path, check=False)
+        failed = run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path, check=False)
         assert failed.returncode == 1
         assert "Traceback" not in failed.stderr
         assert "No space left on device (errno ENOSPC)" in last_line(failed)
