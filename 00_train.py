@@ -40,20 +40,28 @@ def train_machine(machine_dir, spectrograms, config, args, rng):
     for message in found.short:
         com.log.warning("skipping %s", message)
     log_mels = [m for m in found.log_mels if m is not None]
+    domains = [clips.training_domain(path, config["year"])
+               for path, m in zip(spectrograms.paths, found.log_mels) if m is not None]
     check_clip_count(machine, len(log_mels), f"usable training clips in {machine_dir / 'train'} "
                      f"({len(found.log_mels) - len(log_mels)} skipped)")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
                                       consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
     check_vector_count(machine, len(stacks.starts), config["fit"])
+    if config["score"] == "mahalanobis":
+        check_block_count(machine, stacks, domains, config)
 
     xla = training.use_xla(len(stacks.starts), config["fit"])
     model = keras_model.get_model(stacks.dim, config["fit"]["lr"], jit_compile=xla)
     history = training.fit(model, stacks, config["fit"], rng, xla)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
-    gamma = scipy.stats.gamma.fit(scoring.clip_scores(model, stacks))
-    detector.save(model_dir, machine, model, gamma, history)
+    if config["score"] == "mahalanobis":
+        scores, covariances = mahalanobis_fit(machine, model, stacks, domains, config)
+    else:
+        scores, covariances = scoring.clip_scores(model, stacks), None
+    gamma = scipy.stats.gamma.fit(scores)
+    detector.save(model_dir, machine, model, gamma, history, config["score"], covariances)
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
             "loss": history["loss"][-1], "val_loss": history.get("val_loss", [None])[-1],
@@ -81,6 +89,36 @@ def check_vector_count(machine, n_vectors, fit_config):
             f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
 
 
+def block_counts(stacks, domains):
+    """Residual blocks of each domain's training clips: n_frames per vector."""
+    owner_domains = np.asarray(domains)[stacks.owners]
+    return {d: int(np.sum(owner_domains == d)) * stacks.n_frames for d in ("source", "target")}
+
+
+def check_block_count(machine, stacks, domains, config):
+    """Before training: a covariance of n_mels values needs more than n_mels blocks."""
+    n_mels, counts = stacks.frames.shape[1], block_counts(stacks, domains)
+    too_few = [d for d, n in counts.items() if 0 < n <= n_mels or (d == "source" and n == 0)]
+    if too_few and config["mahalanobis"]["shrinkage"] == 0:
+        raise com.BaselineError(
+            f"{machine}: {counts[too_few[0]]} residual blocks of {too_few[0]} training clips "
+            f"make a singular {n_mels} x {n_mels} covariance (score: mahalanobis); set "
+            f"mahalanobis.shrinkage in the configuration (e.g. 0.1), or use more or longer "
+            f"training clips")
+
+
+def mahalanobis_fit(machine, model, stacks, domains, config):
+    """The training clips' Mahalanobis scores, and the covariances and their inverses."""
+    import mahalanobis
+    means, scatter = mahalanobis.clip_mean_residuals(model, stacks, domains)
+    covariance = mahalanobis.covariances(scatter, config["mahalanobis"]["shrinkage"])
+    precision = mahalanobis.precisions(covariance, machine, block_counts(stacks, domains))
+    return mahalanobis.scores(means, precision), {
+        **{f"{d}_covariance": c for d, c in covariance.items()},
+        **{f"{d}_precision": p for d, p in precision.items()},
+        "shrinkage": config["mahalanobis"]["shrinkage"]}
+
+
 def log_summary(summary):
     com.log.info("summary:")
     com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
@@ -98,7 +136,8 @@ def main():
     com.check_output_folders(config, "model_directory")
     todo = [d for d in dirs if args.force or not outputs.existing_model_files(model_dir, d.name)]
     for machine_dir in todo:     # before hours of training of the others
-        check_clip_count(machine_dir.name, len(clips.train_files(machine_dir, args.dev, config["year"])),
+        check_clip_count(machine_dir.name,
+                         len(clips.train_files(machine_dir, args.dev, config["year"])),
                          f"training clips in {machine_dir / 'train'}")
     # worker processes compute the first machine type's features while Keras is imported
     early = {todo[0]: training_spectrograms(todo[0], args.dev, config, early=True)} if todo else {}

@@ -35,14 +35,19 @@ def test_spectrograms(machine_dir, dev, config, early=False):
     return found, features.ClipSpectrograms(paths, config, early)
 
 
-def clip_scores(model, log_mels, n_frames):
-    """Scores of the clips with a spectrogram (not None), and their indices."""
+def clip_scores(model, log_mels, n_frames, precisions=None):
+    """Scores of the clips with a spectrogram (not None), and their indices: the mean squared
+    error, or with precisions (score: mahalanobis) the Selective Mahalanobis score."""
+    import mahalanobis
     import scoring
     keep = np.array([i for i, m in enumerate(log_mels) if m is not None], dtype=int)
     if not len(keep):
         return keep, np.empty(0)
-    return keep, scoring.clip_scores(model, frame_stacks.frame_index(
-        [log_mels[i] for i in keep], n_frames))
+    stacks = frame_stacks.frame_index([log_mels[i] for i in keep], n_frames)
+    if precisions is None:
+        return keep, scoring.clip_scores(model, stacks)
+    return keep, mahalanobis.scores(mahalanobis.clip_mean_residuals(model, stacks)[0],
+                                    precisions)
 
 
 def empty_cells(machine, unit, values, year):
@@ -93,7 +98,8 @@ def score_machine(machine_dir, started, config, args, train_command):
         found = [(unit, paths, *clips.ground_truth_labels(paths, args.ground_truth, machine,
                                                           unit, year))
                  for unit, paths, _, _ in found]
-    model, path, gamma = detector.load(config["model_directory"], machine, train_command)
+    model, path, gamma, precisions = detector.load(config["model_directory"], machine,
+                                                   train_command, config["score"])
     shape, loc, scale = gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
@@ -107,7 +113,7 @@ def score_machine(machine_dir, started, config, args, train_command):
     rows, scored, notes, offset = [], [], [], 0
     for unit, paths, labels, domains in found:
         log_mels, offset = usable.log_mels[offset:offset + len(paths)], offset + len(paths)
-        keep, scores = clip_scores(model, log_mels, config["feature"]["n_frames"])
+        keep, scores = clip_scores(model, log_mels, config["feature"]["n_frames"], precisions)
         names = [paths[i].name for i in keep]
         decisions = (scores > threshold).astype(int)
         outputs.save_csv(outputs.anomaly_score_file(result_dir, machine, unit, year),
@@ -140,7 +146,7 @@ def save_report_files(machine_dir, config, args, threshold, scored, facts):
              "seed": com.seed_of(args, config),
              "data folder": str(machine_dir.parent.resolve()),
              "decision threshold": float(threshold),
-             "DCASE year": config["year"],
+             "DCASE year": config["year"], "score": config["score"],
              "clips scored per unit": ", ".join(f"{u}: {len(c)}" for u, c, *_ in scored),
              **facts, "config": config}
     with outputs.atomic_path(report.facts_file(result_dir, machine, args.dev)) as tmp:

@@ -174,6 +174,13 @@ def _units_of_folder(folder, year):
     return dict(sorted(units.items()))
 
 
+def training_domain(path, year=2022):
+    """A training clip's domain as the successor baseline takes it: target where the name says
+    so, else source (2020 has no domains)."""
+    fields = parse_clip_name(path, year) or {}
+    return "target" if fields.get("domain") == "target" else "source"
+
+
 def unit_keys(unit):
     """The key cells of a unit's result.csv row: ("00",) of id_00 or section_00, ("00",
     "source") of section_00_source."""
@@ -244,7 +251,8 @@ def _label_file(path, year):
 
 def _eval_data_list(ground_truth, machine, unit):
     """DCASE 2020's eval_data_list.csv: a line with a machine type alone, then its clips as
-    `file name,renamed name,label`; the renamed name is the clip's name in test/."""
+    `file name,name with its label,label` (id_01_00000000.wav,anomaly_id_01_00000000.wav,1):
+    the clips are matched by the name without a label, their name in test/."""
     path = Path(ground_truth)
     path = path / "eval_data_list.csv" if path.is_dir() else path
     try:
@@ -257,10 +265,12 @@ def _eval_data_list(ground_truth, machine, unit):
         if len(row) == 1:
             current = row[0]
         elif len(row) == 3 and current == machine:
-            fields = parse_clip_name(row[1], 2020)
+            labelled = (parse_clip_name(row[0], 2020) or {}).get("label")
+            name = row[1] if labelled else row[0]      # the one without a label
+            fields = parse_clip_name(name, 2020)
             if fields and f"id_{fields['id']}" == unit:
                 try:
-                    found[os.path.basename(row[1])] = (int(row[2]), None)
+                    found[os.path.basename(name)] = (int(row[2]), None)
                 except ValueError:
                     raise BaselineError(f"{path}: expected rows 'file name,renamed name,0 or "
                                         f"1', got {','.join(row)}") from None

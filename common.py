@@ -74,6 +74,8 @@ DEFAULT_CONFIG = {
                 "hop_length": 512, "power": 2.0, "channel": "mean"},
     "fit": {"lr": 0.001, "epochs": 100, "batch_size": 512, "shuffle": True,
             "validation_split": 0.1, "verbose": 1},
+    "score": "mse",
+    "mahalanobis": {"shrinkage": 0.0},
     "cache": {"enabled": True, "directory": "./cache"},
     "seed": None,
     "log_file": "baseline.log",
@@ -83,6 +85,8 @@ DEFAULT_CONFIG = {
 # key -> (test of the value, what the key expects); keys absent here only need the default's type
 CONFIG_RULES = {
     "year": (lambda v: 2020 <= v <= 2026, "a DCASE year from 2020 to 2026"),
+    "score": (lambda v: v in ("mse", "mahalanobis"), "mse or mahalanobis"),
+    "mahalanobis.shrinkage": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     "max_fpr": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "decision_threshold": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "feature.n_mels": (lambda v: v >= 1, "an integer >= 1"),

@@ -9,27 +9,55 @@ import outputs
 import report
 
 
-def save(model_dir, machine, model, gamma, history):
-    """The model, its score distribution and its loss plot. The model goes in place last: its
-    presence marks the machine type as done."""
+def save(model_dir, machine, model, gamma, history, score="mse", covariances=None):
+    """The model, its score distribution (fitted to scores of that kind), the Mahalanobis
+    covariances where given, and the loss plot. The model goes in place last: its presence
+    marks the machine type as done."""
     import joblib
+    import numpy as np
     with outputs.atomic_path(outputs.model_file(model_dir, machine)) as model_tmp:
         model.save(model_tmp)
+        digest = outputs.file_digest(model_tmp)
+        if covariances is not None:
+            with outputs.atomic_path(mahalanobis_file(model_dir, machine)) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, model_sha256=digest, **covariances)
         with outputs.atomic_path(outputs.score_distr_file(model_dir, machine)) as tmp:
-            joblib.dump({"gamma": [float(v) for v in gamma],
-                         "model_sha256": outputs.file_digest(model_tmp)}, tmp)
+            joblib.dump({"gamma": [float(v) for v in gamma], "model_sha256": digest,
+                         "score": score}, tmp)
         report.save_loss_plot(outputs.history_file(model_dir, machine), machine, history)
 
 
+def mahalanobis_file(model_dir, machine):
+    return outputs.model_file(model_dir, machine).with_name(f"mahalanobis_{machine}.npz")
+
+
 def read_score_distribution(path):
-    """(shape, loc, scale), and the digest of the model it belongs to; None for the original
-    baseline's files, which hold the three numbers only."""
+    """(shape, loc, scale), the digest of the model it belongs to and the kind of score it was
+    fitted to; None and "mse" for the original baseline's files (the three numbers only)."""
     import joblib
     found = joblib.load(path)
     if isinstance(found, dict):
-        return tuple(found["gamma"]), found["model_sha256"]
+        return tuple(found["gamma"]), found["model_sha256"], found.get("score", "mse")
     shape, loc, scale = found
-    return (shape, loc, scale), None
+    return (shape, loc, scale), None, "mse"
+
+
+def read_precisions(model_dir, machine, model_digest, train_command):
+    """{domain: inverse covariance} saved with the model for score: mahalanobis."""
+    import numpy as np
+    path = mahalanobis_file(model_dir, machine)
+    try:
+        with np.load(path) as found:
+            if model_digest and str(found["model_sha256"]) != model_digest:
+                raise com.BaselineError(f"{path} belongs to another model than "
+                                        f"{outputs.model_file(model_dir, machine)}; retrain it "
+                                        f"with `{train_command} --force`")
+            return {d: found[f"{d}_precision"] for d in ("source", "target")}
+    except FileNotFoundError:
+        raise com.BaselineError(f"{path} not found: score: mahalanobis needs the covariances "
+                                f"that 00_train.py saves with score: mahalanobis; retrain with "
+                                f"`{train_command} --force`") from None
 
 
 def files(model_dir, machine, train_command):
@@ -45,10 +73,11 @@ def files(model_dir, machine, train_command):
     return existing[0], distr
 
 
-def load(model_dir, machine, train_command):
-    """The machine's model and its score distribution's gamma parameters; a clear error when
-    either is missing, or when the distribution belongs to another model (a training of the
-    machine type that replaces them may be running)."""
+def load(model_dir, machine, train_command, score="mse"):
+    """The machine's model, its score distribution's gamma parameters and, for score:
+    mahalanobis, the inverse covariances ({domain: matrix}, else None). A clear error when one
+    is missing, when the distribution belongs to another model (a training of the machine type
+    that replaces them may be running) or was fitted to another kind of score."""
     import keras_model
     path, distr = files(model_dir, machine, train_command)
     lock = outputs.training_lock_file(model_dir, machine)
@@ -63,7 +92,7 @@ def load(model_dir, machine, train_command):
         raise com.BaselineError(f"cannot load model {path} ({com.describe(error)}); "
                                 f"recreate it with `{train_command} --force`") from None
     try:
-        gamma, model_digest = read_score_distribution(distr)
+        gamma, model_digest, fitted_to = read_score_distribution(distr)
     except FileNotFoundError:
         raise com.BaselineError(f"score distribution not found: {distr}; "
                                 f"create it with `{train_command} --force`") from None
@@ -78,4 +107,10 @@ def load(model_dir, machine, train_command):
                   else f"retrain it with `{train_command} --force`")
         raise com.BaselineError(f"score distribution {distr} belongs to another model than "
                                 f"{path}; {advice}")
-    return model, path, gamma
+    if fitted_to != score:
+        raise com.BaselineError(f"score distribution {distr} was fitted to {fitted_to} scores, "
+                                f"the configuration asks for score: {score}; set score: "
+                                f"{fitted_to}, or retrain with `{train_command} --force`")
+    precisions = (read_precisions(model_dir, machine, model_digest, train_command)
+                  if score == "mahalanobis" else None)
+    return model, path, gamma, precisions

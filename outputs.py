@@ -60,7 +60,8 @@ def machine_result_files(result_path, dev):
 def anomaly_score_file(result_dir, machine, unit, year=2022):
     """The name each year's official evaluator reads (unit: id_00, section_00_source,
     section_00)."""
-    return Path(result_dir) / f"anomaly_score_{machine}_{unit}{'' if year == 2020 else '_test'}.csv"
+    suffix = "" if year == 2020 else "_test"
+    return Path(result_dir) / f"anomaly_score_{machine}_{unit}{suffix}.csv"
 
 
 def decision_result_file(result_dir, machine, unit, year=2022):

@@ -25,7 +25,8 @@ def run_record(config, data_dir, ground_truth, seed):
             "feature": config["feature"],
             "fit": {k: v for k, v in config["fit"].items() if k != "verbose"},
             "seed": seed, "max_fpr": config["max_fpr"],
-            "decision_threshold": config["decision_threshold"], "year": config["year"]}
+            "decision_threshold": config["decision_threshold"], "year": config["year"],
+            "score": config["score"], "mahalanobis": config["mahalanobis"]}
 
 
 def record_file(block_path):

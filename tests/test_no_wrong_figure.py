@@ -100,7 +100,7 @@ def test_original_score_distribution_is_still_read(dev_run, demo_dev, tmp_path):
     import detector
     copy_models(dev_run, tmp_path)
     distr = tmp_path / "model" / "score_distr_motor.pkl"
-    gamma, _ = detector.read_score_distribution(distr)
+    gamma, *_ = detector.read_score_distribution(distr)
     joblib.dump(list(gamma), distr)          # the original's three numbers, no model digest
     write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
     run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path)

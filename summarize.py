@@ -1,0 +1,382 @@
+"""One table from several runs' result.csv: per cell, and for the official score, the mean,
+standard deviation, minimum and maximum over the runs (e.g. over seeds; docs/seeds.md).
+
+    python summarize.py RESULT_DIR_OR_CSV... [-o OUT_DIR]     # OUT_DIR default: ./summary
+
+Each argument is a result folder (its result.csv is read) or a result CSV file itself. The
+files must have the same layout: the same rows, the same key cells (machine type, section,
+domain, ID, row names) and the same headers; any year's layout (2020 to 2026) is read as it
+is. Written to OUT_DIR:
+
+    summary.csv        long form, one row per numeric cell of result.csv:
+                       machine,row,column,mean,std,min,max,n,empty
+                       machine: the machine type's block, empty for the rows after the
+                       blocks (the means over all machine types and the official score);
+                       row: the row's key cells ("00", "00 source", "harmonic mean",
+                       "official score"); column: the header above the cell ("value" where
+                       there is none, as for the official score); n: runs with a number in
+                       the cell; empty: runs in which the cell was empty (undefined). A cell
+                       empty in any run stays empty: mean, std, min and max are left empty.
+    summary_mean.csv   result.csv's own layout with each numeric cell replaced by its mean
+    summary_runs.csv   run,result file,seed: the runs summarized, in the order given
+    summary.html       a self-contained page: the official score's mean +- std [min, max],
+                       a table per machine type of mean +- std per cell, and the runs
+
+std is the sample standard deviation (n - 1 in the denominator, as numpy.std(ddof=1)): the
+spread one would expect of another run. With one run it is undefined and left empty.
+A run's seed is read from the records that 01_test.py writes beside result.csv
+(result_<machine>_<dev|eval>.json, "run" -> "seed"), of the blocks whose cells are the
+machine types' rows of that result.csv.
+"""
+import argparse
+import html
+import json
+import logging
+import math
+import statistics
+from pathlib import Path
+
+import common as com
+import metrics
+import outputs
+from errors import BaselineError
+
+log = logging.getLogger("baseline")
+
+RESULT_FILE = "result.csv"
+# header cells of the columns that name a row rather than hold a metric
+KEY_HEADERS = {name for year in range(2020, 2027) for name in metrics.key_names(year)} | {""}
+OFFICIAL = "official score"
+NO_HEADER = "value"
+SUMMARY_HEADER = ["machine", "row", "column", "mean", "std", "min", "max", "n", "empty"]
+
+
+def number(cell):
+    """The cell's value as a float, or None where it is no number (text, empty, nan)."""
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def is_title(row):
+    """A machine type's name alone on its row, opening its block."""
+    return len(row) == 1 and row[0] != "" and number(row[0]) is None
+
+
+def shape(rows):
+    """Each row's layout: (kind, machine, header, number of key cells, fixed cells).
+
+    kind: "gap" (an empty row), "title" (a machine type's name), "header" or "data". The fixed
+    cells are the key cells and the text cells, what must be the same in every run; every
+    other cell (a number, or empty) is a value, None among the fixed cells. A block runs from
+    a machine type's name to the next empty row; a header row follows the name, or starts
+    with an empty cell (the header of the means over all machine types). The key cells are
+    the header's leading section/domain/id/empty cells, at least the row's first cell.
+    """
+    shapes, machine, header, previous = [], "", None, []
+    for row in rows:
+        if all(cell == "" for cell in row):
+            machine, header = "", None
+            shapes.append(("gap", machine, None, 0, tuple(row)))
+        elif is_title(row):
+            machine, header = row[0], None
+            shapes.append(("title", machine, None, 1, tuple(row)))
+        elif (is_title(previous) or row[0] == "") and all(number(c) is None for c in row):
+            header = row
+            shapes.append(("header", machine, None, len(row), tuple(row)))
+        else:
+            n_keys = 1
+            if header is not None:
+                while n_keys < len(header) and header[n_keys] in KEY_HEADERS:
+                    n_keys += 1
+            fixed = tuple(cell if i < n_keys or (cell != "" and number(cell) is None) else None
+                          for i, cell in enumerate(row))
+            shapes.append(("data", machine, header, n_keys, fixed))
+        previous = row
+    return shapes
+
+
+def read_result(path):
+    """The rows of a run's result CSV: path is the file or the result folder holding it."""
+    path = Path(path)
+    file = path / RESULT_FILE if path.is_dir() else path
+    if not file.is_file():
+        where = (f"no {RESULT_FILE} in {path}" if path.is_dir() else f"{path} does not exist")
+        raise BaselineError(f"{where}; give the result folder of a run that 01_test.py scored "
+                            f"(-d, or -e with --ground-truth) or its result CSV file")
+    try:
+        rows = outputs.read_csv(file)
+    except (OSError, UnicodeError) as error:
+        raise BaselineError(f"cannot read {file}: {com.describe(error)}") from None
+    if not any(any(cell != "" for cell in row) for row in rows):
+        raise BaselineError(f"{file} is empty; rerun 01_test.py for that run")
+    return file, rows
+
+
+def check_same_layout(runs):
+    """Raise a one-line error naming the first run whose layout differs from the first run's,
+    and the first row where it does; returns the shared shape."""
+    first_file, first_rows = runs[0]
+    reference = shape(first_rows)
+    for file, rows in runs[1:]:
+        other = shape(rows)
+        for i in range(max(len(reference), len(other))):
+            mine = reference[i] if i < len(reference) else None
+            theirs = other[i] if i < len(other) else None
+            same = (mine is not None and theirs is not None
+                    and (mine[0], mine[3], mine[4]) == (theirs[0], theirs[3], theirs[4]))
+            if not same:
+                def show(rows_):
+                    return (",".join(rows_[i]) if i < len(rows_) else "(no such row)")[:120]
+                raise BaselineError(
+                    f"{first_file} and {file} differ in layout from row {i + 1} on: "
+                    f"{show(first_rows)!r} vs {show(rows)!r}; summarize runs of the same "
+                    f"year, machine types and mode only")
+    return reference
+
+
+def stats(values):
+    """(mean, std, min, max, n) of the numbers; std None with fewer than two.
+
+    The statistics module computes the mean and the sample standard deviation exactly and
+    rounds once (numpy.mean and numpy.std(ddof=1) agree to the last digit or two): runs with
+    the same value give that value and a standard deviation of 0.0, never a mean outside
+    [min, max].
+    """
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return statistics.mean(values), std, min(values), max(values), len(values)
+
+
+def summarize(runs):
+    """The summary of [(file, rows)] of the same layout: [(row index, column index, machine,
+    row name, column name, mean, std, min, max, n, empty)] over every value cell. A cell
+    empty in any run has mean, std, min and max None."""
+    layout = check_same_layout(runs)
+    cells = []
+    for i, (kind, machine, header, n_keys, fixed) in enumerate(layout):
+        if kind != "data":
+            continue
+        for j, cell in enumerate(fixed):
+            if cell is not None:
+                continue
+            values = [number(rows[i][j]) for _, rows in runs]
+            found = [v for v in values if v is not None]
+            empty = len(values) - len(found)
+            mean, std, low, high, n = stats(found) if found and not empty else (
+                None, None, None, None, len(found))
+            name = header[j] if header is not None and j < len(header) else NO_HEADER
+            row_name = " ".join(c for c in fixed[:n_keys] if c)
+            cells.append((i, j, machine, row_name, name, mean, std, low, high, n, empty))
+    return layout, cells
+
+
+def official(cells):
+    """The official score's summary cell, or None where the layout has none (2020)."""
+    return next((c for c in cells if c[3] == OFFICIAL), None)
+
+
+def _blocks(rows):
+    """The machine types' blocks of result.csv: their rows from the name to the last."""
+    block = None
+    for row in rows:
+        if is_title(row):
+            block = [row]
+        elif block is not None and (not row or all(c == "" for c in row)):
+            yield block
+            block = None
+        elif block is not None:
+            block.append(row)
+    if block is not None:
+        yield block
+
+
+def run_seeds(file, rows):
+    """The seeds in the records of the blocks that made this result.csv, one per machine type
+    whose block (result_<machine>_<dev|eval>.csv) holds the same rows as result.csv and has
+    its record (.json) beside it; empty where none has (a result.csv copied without them)."""
+    seeds = []
+    for block in _blocks(rows):
+        machine = block[0][0]
+        for dev in (True, False):
+            path = outputs.machine_result_file(file, machine, dev)
+            try:
+                same = path.is_file() and outputs.read_csv(path) == block
+                record = json.loads(path.with_suffix(".json").read_text()) if same else None
+            except (OSError, UnicodeError, ValueError):
+                record = None
+            if isinstance(record, dict) and isinstance(record.get("run"), dict) \
+                    and "seed" in record["run"]:
+                seeds.append(record["run"]["seed"])
+                break
+    return seeds
+
+
+def seed_text(seeds):
+    if not seeds:
+        return "unknown (no record beside result.csv)"
+    distinct = list(dict.fromkeys(seeds))
+    words = ["none (not seeded)" if s is None else str(s) for s in distinct]
+    return words[0] if len(words) == 1 else "differs by machine type: " + ", ".join(words)
+
+
+def runs_text(n):
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def fmt(value):
+    return "" if value is None else repr(value)
+
+
+def summary_rows(cells):
+    return [SUMMARY_HEADER] + [[machine, row, column, *map(fmt, (mean, std, low, high)), n, empty]
+                               for _, _, machine, row, column, mean, std, low, high, n, empty
+                               in cells]
+
+
+def mean_rows(runs, cells):
+    """result.csv's layout with each value cell replaced by its mean (empty where undefined)."""
+    rows = [list(row) for row in runs[0][1]]
+    for i, j, *_, mean, _std, _low, _high, _n, _empty in cells:
+        rows[i][j] = fmt(mean)
+    return rows
+
+
+STYLE = """body{font-family:sans-serif;margin:2em;max-width:1400px}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}
+td{text-align:right;font-variant-numeric:tabular-nums}td.empty{background:#eee}
+td.key{text-align:left}th{background:#f3f3f3}p.note{font-size:90%;color:#444;max-width:60em}
+span.range{color:#666;font-size:85%}.big{font-size:130%}"""
+
+
+def _value_html(cell, n_runs):
+    *_, mean, std, low, high, n, empty = cell
+    if mean is None:
+        why = f"empty in {empty} of {runs_text(n_runs)}"
+        return f'<td class="empty" title="{html.escape(why)}">&ndash; ({html.escape(why)})</td>'
+    spread = f" &plusmn; {std:.4f}" if std is not None else ""
+    return (f'<td title="min {low:.6f}, max {high:.6f}, n {n}">{mean:.4f}{spread}<br>'
+            f'<span class="range">[{low:.4f}, {high:.4f}]</span></td>')
+
+
+def page(runs, layout, cells, seeds):
+    """summary.html: the official score, a table per block, the runs."""
+    n_runs = len(runs)
+    at = {(c[0], c[1]): c for c in cells}
+    heading = f"Summary of {runs_text(n_runs)}"
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{heading}</title>"
+             f"<style>{STYLE}</style></head><body>\n<h1>{heading}</h1>\n"]
+    score = official(cells)
+    if score is None:
+        parts.append("<p>These results have no official score row (the 2020 layout has "
+                     "none).</p>\n")
+    elif score[5] is None:
+        parts.append(f"<p class='big'>Official score: undefined (empty in {score[10]} of "
+                     f"{runs_text(n_runs)})</p>\n")
+    else:
+        std = "" if score[6] is None else f" &plusmn; {score[6]:.4f}"
+        parts.append(f"<p class='big'>Official score: <b>{score[5]:.4f}</b>{std} "
+                     f"[min {score[7]:.4f}, max {score[8]:.4f}] over {runs_text(n_runs)}</p>\n")
+    parts.append("<p class='note'>Each cell: the mean &plusmn; the sample standard deviation "
+                 "(n &minus; 1 in the denominator; none with one run) over the runs, and "
+                 "[minimum, maximum] below it. A cell empty (undefined) in any run stays "
+                 "empty; it says in how many runs it was. summary.csv holds the same figures "
+                 "to full precision.</p>\n")
+    table, title, overall = [], None, 0
+
+    def close():
+        nonlocal overall
+        if table:
+            if title is not None:
+                parts.append(f"<h2>{html.escape(title)}</h2>\n")
+            elif not overall:
+                parts.append("<h2>All machine types</h2>\n")
+            overall += title is None
+            parts.append("<table>\n" + "\n".join(table) + "\n</table>\n")
+            table.clear()
+
+    for i, (kind, machine, header, n_keys, fixed) in enumerate(layout):
+        if kind == "gap":
+            close()
+            title = None
+        elif kind == "title":
+            close()
+            title = fixed[0]
+        elif kind == "header":
+            table.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in fixed) + "</tr>")
+        else:
+            table.append("<tr>" + "".join(
+                _value_html(at[(i, j)], n_runs) if cell is None
+                else f'<td class="key">{html.escape(cell)}</td>'
+                for j, cell in enumerate(fixed)) + "</tr>")
+    close()
+    parts.append("<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>result file</th><th>seed</th>"
+                 "</tr>\n")
+    for k, ((file, _), seed) in enumerate(zip(runs, seeds), 1):
+        parts.append(f"<tr><td>{k}</td><td class='key'>{html.escape(str(file))}</td>"
+                     f"<td class='key'>{html.escape(seed)}</td></tr>\n")
+    parts.append("</table>\n</body></html>\n")
+    return "".join(parts)
+
+
+def write_summary(paths, out_dir):
+    """Read the runs, write the summary files; returns (the summary cells, written files)."""
+    runs, seen = [], {}
+    for path in paths:
+        file, rows = read_result(path)
+        key = file.resolve()
+        if key in seen:
+            raise BaselineError(f"{file} is given twice ({seen[key]} and {path}); give each "
+                                f"run once")
+        seen[key] = path
+        runs.append((file, rows))
+    layout, cells = summarize(runs)
+    found_seeds = [run_seeds(file, rows) for file, rows in runs]
+    seeds = [seed_text(found) for found in found_seeds]
+    by_seed = {}
+    for (file, _), found in zip(runs, found_seeds):
+        if len(set(found)) == 1 and found[0] is not None:
+            by_seed.setdefault(found[0], []).append(str(file))
+    for seed, files in by_seed.items():
+        if len(files) > 1:
+            log.warning("%s have the same seed %s: their figures are not independent "
+                        "draws (if data and settings are the same, they may be identical)",
+                        " and ".join(files), seed)
+    out_dir = Path(out_dir)
+    files = {name: out_dir / name for name in
+             ("summary.csv", "summary_mean.csv", "summary_runs.csv", "summary.html")}
+    outputs.save_csv(files["summary.csv"], summary_rows(cells))
+    outputs.save_csv(files["summary_mean.csv"], mean_rows(runs, cells))
+    outputs.save_csv(files["summary_runs.csv"], [["run", "result file", "seed"]] + [
+        [k, str(file), seed] for k, ((file, _), seed) in enumerate(zip(runs, seeds), 1)])
+    with outputs.atomic_path(files["summary.html"]) as tmp:
+        Path(tmp).write_text(page(runs, layout, cells, seeds), encoding="utf-8",
+                             errors="surrogateescape")
+    return cells, list(files.values())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Mean, standard deviation (sample, ddof=1), minimum and maximum of every "
+                    "cell of several runs' result.csv, and of the official score.")
+    parser.add_argument("runs", nargs="+", metavar="RESULT_DIR_OR_CSV",
+                        help="result folders (their result.csv) or result CSV files")
+    parser.add_argument("-o", "--out", default="summary", metavar="OUT_DIR",
+                        help="folder of the summary files (default: ./summary)")
+    args = parser.parse_args(argv)
+    cells, files = write_summary(args.runs, args.out)
+    score = official(cells)
+    n_runs = len(args.runs)
+    if score is not None and score[5] is not None:
+        std = "" if score[6] is None else f" +- {score[6]:.4f} (sample std)"
+        log.info("official score over %s: %.4f%s, min %.4f, max %.4f", runs_text(n_runs),
+                 score[5], std, score[7], score[8])
+    elif score is not None:
+        log.info("official score: empty in %d of %s", score[10], runs_text(n_runs))
+    log.info("summary of %s -> %s", runs_text(n_runs), ", ".join(map(str, files)))
+
+
+if __name__ == "__main__":
+    com.setup_logging(None)
+    com.run_main(main)

@@ -1,0 +1,160 @@
+"""score: mahalanobis against a NumPy reference written here from the successor's definition:
+per domain, the covariance of the training clips' residual blocks (centred on the domain's
+mean block, divided by blocks - 1), its inverse P, a clip's score mean_ij d_i P d_j^T over its
+residual blocks d, the smaller of the two domains'."""
+import shutil
+
+import numpy as np
+import pytest
+
+import frame_stacks
+import mahalanobis
+from conftest import copy_machine, read_rows, run_script, write_config
+from errors import BaselineError
+
+
+class Halving:
+    """A fake model: y = x / 2 plus a fixed non-linear twist, so residuals are not trivial."""
+
+    def predict_on_batch(self, x):
+        return 0.5 * x + 0.1 * np.tanh(x[:, ::-1])
+
+
+def reference_scores(train_blocks, train_domains, test_blocks, shrinkage=0.0):
+    """train_blocks: per training clip its (M, n) residual blocks; test_blocks likewise."""
+    precision = {}
+    for domain in ("source", "target"):
+        blocks = [b for b, d in zip(train_blocks, train_domains) if d == domain]
+        if not blocks:
+            continue
+        stacked = np.concatenate(blocks)
+        centred = stacked - stacked.mean(axis=0)
+        covariance = centred.T @ centred / (len(stacked) - 1)
+        n = len(covariance)
+        covariance = ((1 - shrinkage) * covariance
+                      + shrinkage * np.trace(covariance) / n * np.eye(n))
+        precision[domain] = np.linalg.inv(covariance)
+    precision.setdefault("target", precision["source"])
+    scores = []
+    for d in test_blocks:
+        # the successor's formula as written: the mean of the M x M matrix d P d^T
+        scores.append(min(np.mean(d @ precision[domain] @ d.T) for domain in ("source", "target")))
+    return np.array(scores)
+
+
+def clip_blocks(model, clip, n_frames):
+    """The residual blocks of one clip's vectors, computed directly."""
+    stacks = frame_stacks.frame_index([clip], n_frames)
+    x = stacks.vectors(stacks.starts).astype(np.float64)
+    residual = x - model.predict_on_batch(x)
+    return residual.reshape(-1, clip.shape[1])
+
+
+def test_scores_equal_the_reference(monkeypatch):
+    rng = np.random.default_rng(0)
+    n_mels, n_frames = 6, 3
+    train = [rng.normal(size=(rng.integers(20, 40), n_mels)).astype(np.float32) for _ in range(7)]
+    domains = ["source"] * 5 + ["target"] * 2
+    test = [rng.normal(size=(rng.integers(8, 30), n_mels)).astype(np.float32) for _ in range(5)]
+    model = Halving()
+    # small batches that cut clips apart: the per-clip sums must not depend on the cuts
+    monkeypatch.setattr("scoring.BATCH_VECTORS", 7)
+    stacks = frame_stacks.frame_index(train, n_frames)
+    _, scatter = mahalanobis.clip_mean_residuals(model, stacks, domains)
+    precision = mahalanobis.precisions(mahalanobis.covariances(scatter), "fan",
+                                       {d: s[2] for d, s in scatter.items()})
+    means, _ = mahalanobis.clip_mean_residuals(model, frame_stacks.frame_index(test, n_frames))
+    ours = mahalanobis.scores(means, precision)
+    expected = reference_scores([clip_blocks(model, c, n_frames) for c in train], domains,
+                                [clip_blocks(model, c, n_frames) for c in test])
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
+
+
+def test_target_falls_back_to_the_source_covariance():
+    rng = np.random.default_rng(1)
+    train = [rng.normal(size=(30, 4)).astype(np.float32) for _ in range(4)]
+    stacks = frame_stacks.frame_index(train, 2)
+    _, scatter = mahalanobis.clip_mean_residuals(Halving(), stacks, ["source"] * 4)
+    covariance = mahalanobis.covariances(scatter)
+    np.testing.assert_array_equal(covariance["target"], covariance["source"])
+    test = [rng.normal(size=(12, 4)).astype(np.float32)]
+    means, _ = mahalanobis.clip_mean_residuals(Halving(), frame_stacks.frame_index(test, 2))
+    precision = mahalanobis.precisions(covariance, "fan", {"source": 116, "target": 0})
+    expected = reference_scores([clip_blocks(Halving(), c, 2) for c in train], ["source"] * 4,
+                                [clip_blocks(Halving(), c, 2) for c in test])
+    np.testing.assert_allclose(mahalanobis.scores(means, precision), expected, rtol=1e-6)
+
+
+def test_singular_covariance_is_an_error_and_shrinkage_mends_it():
+    rng = np.random.default_rng(2)
+    train = [rng.normal(size=(3, 8)).astype(np.float32) for _ in range(2)]   # 6 blocks < 8
+    stacks = frame_stacks.frame_index(train, 1)
+    _, scatter = mahalanobis.clip_mean_residuals(Halving(), stacks, ["source"] * 2)
+    counts = {d: s[2] for d, s in scatter.items()}
+    with pytest.raises(BaselineError, match=r"fan: the source covariance .* is singular \(rank 5 "
+                                            r"of 8, from 6 blocks\); set mahalanobis.shrinkage"):
+        mahalanobis.precisions(mahalanobis.covariances(scatter), "fan", counts)
+    precision = mahalanobis.precisions(mahalanobis.covariances(scatter, 0.2), "fan", counts)
+    test = [rng.normal(size=(5, 8)).astype(np.float32)]
+    means, _ = mahalanobis.clip_mean_residuals(Halving(), frame_stacks.frame_index(test, 1))
+    expected = reference_scores([clip_blocks(Halving(), c, 1) for c in train], ["source"] * 2,
+                                [clip_blocks(Halving(), c, 1) for c in test], shrinkage=0.2)
+    np.testing.assert_allclose(mahalanobis.scores(means, precision), expected, rtol=1e-6)
+
+
+def test_end_to_end_scores_of_a_trained_model(demo_dev, tmp_path):
+    import features
+    import keras_model
+    data = copy_machine(demo_dev, tmp_path)
+    write_config(tmp_path, dev_directory=str(data), seed=2, score="mahalanobis")
+    run_script("00_train.py", "-d", cwd=tmp_path)
+    run_script("01_test.py", "-d", cwd=tmp_path)
+    model = keras_model.load_model(tmp_path / "model" / "model_motor.keras")
+    feature = {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024,
+               "hop_length": 512, "power": 2.0, "channel": "mean"}
+    train = sorted((data / "motor" / "train").glob("*.wav"))
+    domains = ["target" if "_target_" in p.name else "source" for p in train]
+    train_blocks = [clip_blocks(model, m, 5)
+                    for m in features.clip_log_mels(train, feature).log_mels]
+    for section in ("00", "01"):
+        rows = read_rows(tmp_path / f"result/anomaly_score_motor_section_{section}_test.csv")
+        paths = [data / "motor" / "test" / name for name, _ in rows]
+        test_blocks = [clip_blocks(model, m, 5)
+                       for m in features.clip_log_mels(paths, feature).log_mels]
+        expected = reference_scores(train_blocks, domains, test_blocks)
+        np.testing.assert_allclose([float(s) for _, s in rows], expected, rtol=1e-5)
+    # the threshold is fitted to the training clips' Mahalanobis scores
+    import joblib
+    import scipy.stats
+    fitted = joblib.load(tmp_path / "model" / "score_distr_motor.pkl")
+    assert fitted["score"] == "mahalanobis"
+    np.testing.assert_allclose(
+        fitted["gamma"], scipy.stats.gamma.fit(reference_scores(train_blocks, domains,
+                                                                train_blocks)), rtol=1e-3)
+    # a test with score: mse refuses this threshold; a model folder without covariances too
+    write_config(tmp_path, dev_directory=str(data), seed=2)
+    failed = run_script("01_test.py", "-d", cwd=tmp_path, check=False)
+    assert "was fitted to mahalanobis scores, the configuration asks for score: mse" in \
+        failed.stderr
+    shutil.move(tmp_path / "model" / "mahalanobis_motor.npz", tmp_path / "moved.npz")
+    write_config(tmp_path, dev_directory=str(data), seed=2, score="mahalanobis")
+    failed = run_script("01_test.py", "-d", cwd=tmp_path, check=False)
+    assert failed.returncode == 1 and "mahalanobis_motor.npz not found" in failed.stderr
+
+
+def test_too_few_blocks_stop_before_training(demo_dev, tmp_path):
+    import soundfile
+    data = copy_machine(demo_dev, tmp_path)
+    for path in sorted((data / "motor" / "train").glob("*.wav"))[3:]:
+        path.unlink()
+    for path in (data / "motor" / "train").glob("*.wav"):
+        y, rate = soundfile.read(path)
+        soundfile.write(path, y[:512 * 10], rate)    # 11 frames: 7 vectors, 105 blocks in all
+    write_config(tmp_path, dev_directory=str(data), score="mahalanobis")
+    failed = run_script("00_train.py", "-d", cwd=tmp_path, check=False)
+    assert failed.returncode == 1 and "epoch" not in failed.stderr
+    assert "make a singular 128 x 128 covariance (score: mahalanobis); set " \
+           "mahalanobis.shrinkage" in failed.stderr.strip().splitlines()[-1]
+    write_config(tmp_path, dev_directory=str(data), score="mahalanobis",
+                 **{"mahalanobis.shrinkage": 0.1})
+    run_script("00_train.py", "-d", cwd=tmp_path)
