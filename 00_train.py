@@ -24,7 +24,7 @@ def training_spectrograms(machine_dir, dev, config, early=False):
                                      early)
 
 
-def train_machine(machine_dir, spectrograms, config, args, rng):
+def train_machine(machine_dir, spectrograms, config, args, seed):
     """Train, fit the score distribution and save the three files of one machine type; returns
     its line of the closing summary."""
     import keras
@@ -35,6 +35,7 @@ def train_machine(machine_dir, spectrograms, config, args, rng):
     import scoring
     import training
     machine, model_dir, feature = machine_dir.name, config["model_directory"], config["feature"]
+    rng = np.random.default_rng(seed)
     com.log.info("%s: %d training clips", machine, len(spectrograms.paths))
     found = spectrograms.finish(args.skip_bad_files, desc="train clips")
     for message in found.short:
@@ -47,13 +48,18 @@ def train_machine(machine_dir, spectrograms, config, args, rng):
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
                                       consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
-    check_vector_count(machine, len(stacks.starts), config["fit"])
+    if config["fit"]["validation"] == "tail":
+        check_vector_count(machine, len(stacks.starts), config["fit"])
     if config["score"] == "mahalanobis":
         check_block_count(machine, stacks, domains, config)
 
+    held_out = None
+    if config["fit"]["validation"] == "clips":
+        kept = [p for p, m in zip(spectrograms.paths, found.log_mels) if m is not None]
+        held_out = validation_clips(machine, kept, config, seed)
     xla = training.use_xla(len(stacks.starts), config["fit"])
     model = keras_model.get_model(stacks.dim, config["fit"]["lr"], jit_compile=xla)
-    history = training.fit(model, stacks, config["fit"], rng, xla)
+    history = training.fit(model, stacks, config["fit"], rng, xla, held_out)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     if config["score"] == "mahalanobis":
@@ -87,6 +93,23 @@ def check_vector_count(machine, n_vectors, fit_config):
         raise com.BaselineError(
             f"{machine}: fit.validation_split = {fit_config['validation_split']} leaves 0 of "
             f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
+
+
+def validation_clips(machine, paths, config, seed):
+    """fit.validation: clips: the clips held out, drawn with the seed, logged and listed in
+    model/validation_<machine>.txt; returns their indices in paths."""
+    import training
+    groups = [clips.training_group(p, config["year"]) for p in paths]
+    # a generator of its own: the same seed draws the same clips whatever the training draws
+    held_out = training.validation_clips(groups, config["fit"]["validation_split"],
+                                         np.random.default_rng(seed))
+    path = outputs.validation_file(config["model_directory"], machine)
+    with outputs.atomic_path(path) as tmp:
+        with open(tmp, "w", errors="surrogateescape") as f:
+            f.writelines(f"{paths[i].name}\n" for i in held_out)
+    com.log.info("%s: %d of %d clips held out for validation (fit.validation: clips) -> %s",
+                 machine, len(held_out), len(paths), path)
+    return held_out
 
 
 def block_counts(stacks, domains):
@@ -168,8 +191,7 @@ def main():
             start = time.perf_counter()
             spectrograms = (early.pop(machine_dir, None)
                             or training_spectrograms(machine_dir, args.dev, config))
-            result = train_machine(machine_dir, spectrograms, config, args,
-                                   np.random.default_rng(seed))
+            result = train_machine(machine_dir, spectrograms, config, args, seed)
             result["seconds"] = time.perf_counter() - start
             summary.append(result)
             com.log.info("%s: model -> %s", machine, outputs.model_file(model_dir, machine))

@@ -181,6 +181,12 @@ def training_domain(path, year=2022):
     return "target" if fields.get("domain") == "target" else "source"
 
 
+def training_group(path, year=2022):
+    """A training clip's section (2020: machine ID) and domain, for fit.validation: clips."""
+    fields = parse_clip_name(path, year) or {}
+    return fields.get("section") or fields.get("id"), training_domain(path, year)
+
+
 def unit_keys(unit):
     """The key cells of a unit's result.csv row: ("00",) of id_00 or section_00, ("00",
     "source") of section_00_source."""

@@ -39,6 +39,11 @@ def history_file(model_dir, machine):
     return Path(model_dir) / f"history_{machine}.png"
 
 
+def validation_file(model_dir, machine):
+    """The clips held out for validation by fit.validation: clips, one name a line."""
+    return Path(model_dir) / f"validation_{machine}.txt"
+
+
 def training_lock_file(model_dir, machine):
     """Held by the run that trains the machine type."""
     return Path(model_dir) / f".training_{machine}.lock"

@@ -42,50 +42,72 @@ def n_training_vectors(n_vectors, validation_split):
     return math.floor(n_vectors * (1.0 - validation_split))
 
 
-def split(stacks, validation_split):
-    """(training, validation) vector starts: the validation vectors are the last ones, taken
-    before shuffling, as Keras' validation_split takes them."""
-    n_train = n_training_vectors(len(stacks.starts), validation_split)
-    return stacks.starts[:n_train], stacks.starts[n_train:]
+def split(stacks, validation_split, validation_clips=None):
+    """(training, validation) vector starts. By default the validation vectors are the last
+    ones, taken before shuffling, as Keras' validation_split takes them; with validation_clips
+    (clip indices, fit.validation: clips) they are every vector of those clips."""
+    if validation_clips is None:
+        n_train = n_training_vectors(len(stacks.starts), validation_split)
+        return stacks.starts[:n_train], stacks.starts[n_train:]
+    held_out = np.isin(stacks.owners, validation_clips)
+    return stacks.starts[~held_out], stacks.starts[held_out]
 
 
-def reference_fit(model, stacks, fit_config, rng=None):
+def validation_clips(groups, validation_split, rng):
+    """fit.validation: clips: whole clips held out for validation, drawn with rng from each
+    group (a training clip's section and domain) in proportion, round(n * validation_split)
+    of its n clips, but never all of them: every group keeps a clip for training. Returns the
+    clip indices, sorted."""
+    chosen = []
+    for group in dict.fromkeys(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        n_held = min(round(len(members) * validation_split), len(members) - 1)
+        chosen += rng.choice(members, size=n_held, replace=False).tolist()
+    return sorted(chosen)
+
+
+def reference_fit(model, stacks, fit_config, rng=None, validation_clips=None):
     """Keras' own fit(x, x, batch_size, epochs, shuffle, validation_split) on the stacked
     vectors: the algorithm as the original runs it. Returns fit's history.
 
     With shuffle and an rng, each epoch is one fit call on the rng's permutation of the
-    training vectors, the draws fit makes, so that the two can be compared step by step.
+    training vectors, the draws fit makes, so that the two can be compared step by step. With
+    validation_clips, those clips' vectors are fit's validation_data.
     """
-    x = stacks.vectors(stacks.starts)
     options = {"batch_size": fit_config["batch_size"], "verbose": 0}
-    if not (fit_config["shuffle"] and rng is not None):
+    shuffled = fit_config["shuffle"] and rng is not None
+    if validation_clips is None and not shuffled:
+        x = stacks.vectors(stacks.starts)
         return model.fit(x, x, epochs=fit_config["epochs"], shuffle=fit_config["shuffle"],
                          validation_split=fit_config["validation_split"], **options).history
-    n_train = len(split(stacks, fit_config["validation_split"])[0])
-    train, validation = x[:n_train], x[n_train:]
+    train, validation = (stacks.vectors(s) for s in split(
+        stacks, fit_config["validation_split"], validation_clips))
+    validation_data = (validation, validation) if len(validation) else None
+    if not shuffled:
+        return model.fit(train, train, epochs=fit_config["epochs"], shuffle=False,
+                         validation_data=validation_data, **options).history
     history = {}
     for _ in range(fit_config["epochs"]):
-        order = rng.permutation(n_train)
+        order = rng.permutation(len(train))
         epoch = model.fit(train[order], train[order], epochs=1, shuffle=False,
-                          validation_data=(validation, validation) if len(validation) else None,
-                          **options).history
+                          validation_data=validation_data, **options).history
         for key, values in epoch.items():
             history.setdefault(key, []).extend(values)
     return history
 
 
-def fit(model, stacks, fit_config, rng, xla=False):
+def fit(model, stacks, fit_config, rng, xla=False, validation_clips=None):
     """reference_fit's training without the stacked copy: the same batches, updates and losses.
 
     Validation vectors taken from the end before shuffling, a fresh permutation (drawn from
     rng) of the training vectors every epoch, a smaller last batch, loss the batch-size-weighted
     mean of the batch losses and val_loss the mean squared error of the validation vectors
     after the epoch. Returns {"loss", "val_loss" (when there is a validation split), "seconds"}
-    per epoch.
+    per epoch. validation_clips: as in split.
     """
     from tqdm import tqdm
     batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
-    train, validation = split(stacks, fit_config["validation_split"])
+    train, validation = split(stacks, fit_config["validation_split"], validation_clips)
     run_epoch = epoch_function(model, stacks, validation, xla)
     history = {"loss": [], "seconds": []}
     epochs = tqdm(range(fit_config["epochs"]), desc="epochs", disable=verbose != 1)
