@@ -59,7 +59,8 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
         held_out = validation_clips(machine, kept, config, seed)
     xla = training.use_xla(len(stacks.starts), config["fit"])
     model = keras_model.get_model(stacks.dim, config["fit"]["lr"], jit_compile=xla)
-    history = training.fit(model, stacks, config["fit"], rng, xla, held_out)
+    checkpoint = training_checkpoint(machine, spectrograms.paths, config, seed, args.force)
+    history = training.fit(model, stacks, config["fit"], rng, xla, held_out, checkpoint)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     if config["score"] == "mahalanobis":
@@ -68,6 +69,7 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
     detector.save(model_dir, machine, model, gamma, history, config["score"], covariances)
+    checkpoint.remove()
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
             "loss": history["loss"][-1], "val_loss": history.get("val_loss", [None])[-1],
@@ -93,6 +95,25 @@ def check_vector_count(machine, n_vectors, fit_config):
         raise com.BaselineError(
             f"{machine}: fit.validation_split = {fit_config['validation_split']} leaves 0 of "
             f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
+
+
+def training_checkpoint(machine, paths, config, seed, force):
+    """The machine type's checkpoint: resumed by a rerun with the same settings and clips,
+    dropped by --force."""
+    import hashlib
+
+    import checkpoints
+    settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
+                "fit": {k: v for k, v in config["fit"].items()
+                        if k not in ("verbose", "checkpoint_epochs")},
+                "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
+                    errors="surrogateescape")).hexdigest()}
+    checkpoint = checkpoints.Checkpoint(outputs.checkpoint_file(config["model_directory"],
+                                                                machine),
+                                        settings, config["fit"]["checkpoint_epochs"])
+    if force:
+        checkpoint.remove()
+    return checkpoint
 
 
 def validation_clips(machine, paths, config, seed):

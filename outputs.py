@@ -39,6 +39,11 @@ def history_file(model_dir, machine):
     return Path(model_dir) / f"history_{machine}.png"
 
 
+def checkpoint_file(model_dir, machine):
+    """The training state of a machine type being trained (checkpoints.py)."""
+    return Path(model_dir) / f".checkpoint_{machine}.npz"
+
+
 def validation_file(model_dir, machine):
     """The clips held out for validation by fit.validation: clips, one name a line."""
     return Path(model_dir) / f"validation_{machine}.txt"

@@ -23,7 +23,8 @@ def run_record(config, data_dir, ground_truth, seed):
             "model folder": str(Path(config["model_directory"]).resolve()),
             "ground truth": str(Path(ground_truth).resolve()) if ground_truth else None,
             "feature": config["feature"],
-            "fit": {k: v for k, v in config["fit"].items() if k != "verbose"},
+            "fit": {k: v for k, v in config["fit"].items()
+                    if k not in ("verbose", "checkpoint_epochs")},
             "seed": seed, "max_fpr": config["max_fpr"],
             "decision_threshold": config["decision_threshold"], "year": config["year"],
             "score": config["score"], "mahalanobis": config["mahalanobis"]}

@@ -96,21 +96,24 @@ def reference_fit(model, stacks, fit_config, rng=None, validation_clips=None):
     return history
 
 
-def fit(model, stacks, fit_config, rng, xla=False, validation_clips=None):
+def fit(model, stacks, fit_config, rng, xla=False, validation_clips=None, checkpoint=None):
     """reference_fit's training without the stacked copy: the same batches, updates and losses.
 
     Validation vectors taken from the end before shuffling, a fresh permutation (drawn from
     rng) of the training vectors every epoch, a smaller last batch, loss the batch-size-weighted
     mean of the batch losses and val_loss the mean squared error of the validation vectors
     after the epoch. Returns {"loss", "val_loss" (when there is a validation split), "seconds"}
-    per epoch. validation_clips: as in split.
+    per epoch. validation_clips: as in split. checkpoint: a checkpoints.Checkpoint, resumed
+    where it holds a state of this training, and saved as it asks.
     """
     from tqdm import tqdm
     batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
     train, validation = split(stacks, fit_config["validation_split"], validation_clips)
     run_epoch = epoch_function(model, stacks, validation, xla)
-    history = {"loss": [], "seconds": []}
-    epochs = tqdm(range(fit_config["epochs"]), desc="epochs", disable=verbose != 1)
+    first, history = (checkpoint.restore(model, rng) if checkpoint
+                      else (0, {"loss": [], "seconds": []}))
+    epochs = tqdm(range(first, fit_config["epochs"]), desc="epochs", initial=first,
+                  total=fit_config["epochs"], disable=verbose != 1)
     for epoch in epochs:
         start = time.perf_counter()
         order = rng.permutation(len(train)) if fit_config["shuffle"] else np.arange(len(train))
@@ -124,6 +127,8 @@ def fit(model, stacks, fit_config, rng, xla=False, validation_clips=None):
         if verbose == 2:
             log.info("epoch %d/%d: %s, %.1f s", epoch + 1, fit_config["epochs"],
                      ", ".join(f"{k} {v}" for k, v in losses.items()), history["seconds"][-1])
+        if checkpoint and checkpoint.due(epoch + 1):
+            checkpoint.save(model, rng, epoch + 1, history)
     return history
 
 

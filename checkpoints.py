@@ -1,0 +1,79 @@
+"""A machine type's training state, saved while it trains so that a rerun after a crash (or a
+SIGKILL) resumes at the last checkpoint and ends with the model an uninterrupted run gives.
+
+The state: the weights, the optimizer's variables (its step count and moments included), the
+epochs done, the shuffling generator's state and the loss history, written atomically every
+fit.checkpoint_epochs epochs or every CHECKPOINT_SECONDS, whichever comes first. A checkpoint
+made with other settings or clips is not resumed.
+"""
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import outputs
+
+log = logging.getLogger("baseline")
+
+CHECKPOINT_SECONDS = 300
+
+
+class Checkpoint:
+    def __init__(self, path, settings, every_epochs):
+        """settings: what must be the same for a checkpoint to be resumed (JSON data)."""
+        self.path, self.every_epochs = Path(path), every_epochs
+        self.settings = json.loads(json.dumps(settings))     # as it reads back
+        self.saved_at = time.monotonic()
+
+    def restore(self, model, rng):
+        """(epochs done, history) of the checkpoint, put into the model, its optimizer (built
+        already) and rng; (0, a new history) where there is none to resume."""
+        fresh = 0, {"loss": [], "seconds": []}
+        try:
+            with np.load(self.path) as found:
+                meta = json.loads(str(found["meta"]))
+                arrays = {key: found[key] for key in found.files if key != "meta"}
+        except FileNotFoundError:
+            return fresh
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("%s cannot be read (%s); training from the first epoch", self.path, error)
+            return fresh
+        differs = [k for k in self.settings if meta["settings"].get(k) != self.settings[k]]
+        if differs:
+            log.warning("%s was made with another %s; training from the first epoch",
+                        self.path, " and ".join(differs))
+            return fresh
+        model.set_weights([arrays[f"weight_{i}"] for i in range(meta["weights"])])
+        for i, variable in enumerate(model.optimizer.variables):
+            variable.assign(arrays[f"optimizer_{i}"])
+        rng.bit_generator.state = meta["rng"]
+        log.info("resuming at epoch %d of %d from %s", meta["epochs done"] + 1,
+                 self.settings["fit"]["epochs"], self.path)
+        return meta["epochs done"], meta["history"]
+
+    def due(self, epochs_done):
+        """Whether to save after this epoch (never after the last: the model is saved then)."""
+        if epochs_done >= self.settings["fit"]["epochs"]:
+            return False
+        return (epochs_done % self.every_epochs == 0
+                or time.monotonic() - self.saved_at >= CHECKPOINT_SECONDS)
+
+    def save(self, model, rng, epochs_done, history):
+        import keras
+        weights = model.get_weights()
+        optimizer = [keras.ops.convert_to_numpy(v.value) for v in model.optimizer.variables]
+        meta = {"settings": self.settings, "epochs done": epochs_done, "history": history,
+                "rng": rng.bit_generator.state, "weights": len(weights)}
+        with outputs.atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, meta=json.dumps(meta),
+                         **{f"weight_{i}": w for i, w in enumerate(weights)},
+                         **{f"optimizer_{i}": v for i, v in enumerate(optimizer)})
+        self.saved_at = time.monotonic()
+
+    def remove(self):
+        if self.path.exists():
+            os.remove(self.path)
