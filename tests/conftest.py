@@ -125,6 +125,19 @@ def copy_machine(demo_dev, tmp_path, machine="motor"):
     return data
 
 
+def short_training_clips(demo_dev, tmp_path, n_clips, n_samples):
+    """copy_machine with only the first n_clips training clips of motor, each cut to its
+    first n_samples samples."""
+    import soundfile
+    data = copy_machine(demo_dev, tmp_path)
+    for path in sorted((data / "motor" / "train").glob("*.wav"))[n_clips:]:
+        path.unlink()
+    for path in (data / "motor" / "train").glob("*.wav"):
+        y, rate = soundfile.read(path)
+        soundfile.write(path, y[:n_samples], rate)
+    return data
+
+
 def read_rows(path):
     """The rows of a CSV file (a result, score or ground truth file) as lists of cells."""
     with open(path, newline="") as f:

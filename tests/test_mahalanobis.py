@@ -9,7 +9,8 @@ import pytest
 
 import frame_stacks
 import mahalanobis
-from conftest import copy_machine, read_rows, run_script, write_config
+from conftest import (copy_machine, read_rows, run_script, short_training_clips,
+                      write_config)
 from errors import BaselineError
 
 
@@ -143,13 +144,8 @@ def test_end_to_end_scores_of_a_trained_model(demo_dev, tmp_path):
 
 
 def test_too_few_blocks_stop_before_training(demo_dev, tmp_path):
-    import soundfile
-    data = copy_machine(demo_dev, tmp_path)
-    for path in sorted((data / "motor" / "train").glob("*.wav"))[3:]:
-        path.unlink()
-    for path in (data / "motor" / "train").glob("*.wav"):
-        y, rate = soundfile.read(path)
-        soundfile.write(path, y[:512 * 10], rate)    # 11 frames: 7 vectors, 105 blocks in all
+    # 3 clips of 11 frames: 7 vectors, 35 blocks each, 105 in all, fewer than n_mels = 128
+    data = short_training_clips(demo_dev, tmp_path, 3, 512 * 10)
     write_config(tmp_path, dev_directory=str(data), score="mahalanobis")
     failed = run_script("00_train.py", "-d", cwd=tmp_path, check=False)
     assert failed.returncode == 1 and "epoch" not in failed.stderr

@@ -14,7 +14,8 @@ import soundfile
 
 import outputs
 import report
-from conftest import copy_machine, read_rows, run_script, write_config
+from conftest import (copy_machine, read_rows, run_script, short_training_clips,
+                      write_config)
 
 TEST_CLIP = "section_00_source_test_normal_0001_speed_normal.wav"
 
@@ -181,12 +182,7 @@ def test_too_few_training_clips_stop_before_any_training(demo_dev, tmp_path):
 
 # 20
 def test_validation_split_leaving_no_training_vector_is_an_error(demo_dev, tmp_path):
-    data = copy_machine(demo_dev, tmp_path)
-    for path in sorted((data / "motor" / "train").glob("*.wav"))[2:]:
-        path.unlink()
-    for path in (data / "motor" / "train").glob("*.wav"):
-        y, rate = soundfile.read(path)
-        soundfile.write(path, y[:512 * 5], rate)        # 6 frames: 2 vectors a clip
+    data = short_training_clips(demo_dev, tmp_path, 2, 512 * 5)    # 6 frames: 2 vectors a clip
     write_config(tmp_path, dev_directory=str(data), **{"fit.validation_split": 0.8})
     failed = run_script("00_train.py", "-d", cwd=tmp_path, check=False)
     assert failed.returncode == 1
