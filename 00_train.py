@@ -30,8 +30,10 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
     import keras
     import scipy.stats
 
+    import checkpoints
     import detector
     import keras_model
+    import mahalanobis
     import scoring
     import training
     machine, model_dir, feature = machine_dir.name, config["model_directory"], config["feature"]
@@ -40,9 +42,9 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
     found = spectrograms.finish(args.skip_bad_files, desc="train clips")
     for message in found.short:
         com.log.warning("skipping %s", message)
+    kept = [path for path, m in zip(spectrograms.paths, found.log_mels) if m is not None]
     log_mels = [m for m in found.log_mels if m is not None]
-    domains = [clips.training_domain(path, config["year"])
-               for path, m in zip(spectrograms.paths, found.log_mels) if m is not None]
+    domains = [clips.training_domain(path, config["year"]) for path in kept]
     check_clip_count(machine, len(log_mels), f"usable training clips in {machine_dir / 'train'} "
                      f"({len(found.log_mels) - len(log_mels)} skipped)")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
@@ -51,20 +53,21 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
     if config["fit"]["validation"] == "tail":
         check_vector_count(machine, len(stacks.starts), config["fit"])
     if config["score"] == "mahalanobis":
-        check_block_count(machine, stacks, domains, config)
+        mahalanobis.check_blocks(machine, stacks, domains, config["mahalanobis"]["shrinkage"])
 
-    held_out = None
-    if config["fit"]["validation"] == "clips":
-        kept = [p for p, m in zip(spectrograms.paths, found.log_mels) if m is not None]
-        held_out = validation_clips(machine, kept, config, seed)
+    held_out = (validation_clips(machine, kept, config, seed)
+                if config["fit"]["validation"] == "clips" else None)
     xla = training.use_xla(len(stacks.starts), config["fit"])
     model = keras_model.get_model(stacks.dim, config["fit"]["lr"], jit_compile=xla)
-    checkpoint = training_checkpoint(machine, spectrograms.paths, config, seed, args.force)
+    checkpoint = checkpoints.for_machine(model_dir, machine, spectrograms.paths, config, seed)
+    if args.force:
+        checkpoint.remove()
     history = training.fit(model, stacks, config["fit"], rng, xla, held_out, checkpoint)
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     if config["score"] == "mahalanobis":
-        scores, covariances = mahalanobis_fit(machine, model, stacks, domains, config)
+        scores, covariances = mahalanobis.fit(machine, model, stacks, domains,
+                                              config["mahalanobis"]["shrinkage"])
     else:
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
@@ -97,25 +100,6 @@ def check_vector_count(machine, n_vectors, fit_config):
             f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
 
 
-def training_checkpoint(machine, paths, config, seed, force):
-    """The machine type's checkpoint: resumed by a rerun with the same settings and clips,
-    dropped by --force."""
-    import hashlib
-
-    import checkpoints
-    settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
-                "fit": {k: v for k, v in config["fit"].items()
-                        if k not in ("verbose", "checkpoint_epochs")},
-                "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
-                    errors="surrogateescape")).hexdigest()}
-    checkpoint = checkpoints.Checkpoint(outputs.checkpoint_file(config["model_directory"],
-                                                                machine),
-                                        settings, config["fit"]["checkpoint_epochs"])
-    if force:
-        checkpoint.remove()
-    return checkpoint
-
-
 def validation_clips(machine, paths, config, seed):
     """fit.validation: clips: the clips held out, drawn with the seed, logged and listed in
     model/validation_<machine>.txt; returns their indices in paths."""
@@ -131,36 +115,6 @@ def validation_clips(machine, paths, config, seed):
     com.log.info("%s: %d of %d clips held out for validation (fit.validation: clips) -> %s",
                  machine, len(held_out), len(paths), path)
     return held_out
-
-
-def block_counts(stacks, domains):
-    """Residual blocks of each domain's training clips: n_frames per vector."""
-    owner_domains = np.asarray(domains)[stacks.owners]
-    return {d: int(np.sum(owner_domains == d)) * stacks.n_frames for d in ("source", "target")}
-
-
-def check_block_count(machine, stacks, domains, config):
-    """Before training: a covariance of n_mels values needs more than n_mels blocks."""
-    n_mels, counts = stacks.frames.shape[1], block_counts(stacks, domains)
-    too_few = [d for d, n in counts.items() if 0 < n <= n_mels or (d == "source" and n == 0)]
-    if too_few and config["mahalanobis"]["shrinkage"] == 0:
-        raise com.BaselineError(
-            f"{machine}: {counts[too_few[0]]} residual blocks of {too_few[0]} training clips "
-            f"make a singular {n_mels} x {n_mels} covariance (score: mahalanobis); set "
-            f"mahalanobis.shrinkage in the configuration (e.g. 0.1), or use more or longer "
-            f"training clips")
-
-
-def mahalanobis_fit(machine, model, stacks, domains, config):
-    """The training clips' Mahalanobis scores, and the covariances and their inverses."""
-    import mahalanobis
-    means, scatter = mahalanobis.clip_mean_residuals(model, stacks, domains)
-    covariance = mahalanobis.covariances(scatter, config["mahalanobis"]["shrinkage"])
-    precision = mahalanobis.precisions(covariance, machine, block_counts(stacks, domains))
-    return mahalanobis.scores(means, precision), {
-        **{f"{d}_covariance": c for d, c in covariance.items()},
-        **{f"{d}_precision": p for d, p in precision.items()},
-        "shrinkage": config["mahalanobis"]["shrinkage"]}
 
 
 def log_summary(summary):

@@ -6,6 +6,7 @@ epochs done, the shuffling generator's state and the loss history, written atomi
 fit.checkpoint_epochs epochs or every CHECKPOINT_SECONDS, whichever comes first. A checkpoint
 made with other settings or clips is not resumed.
 """
+import hashlib
 import json
 import logging
 import os
@@ -77,3 +78,15 @@ class Checkpoint:
     def remove(self):
         if self.path.exists():
             os.remove(self.path)
+
+
+def for_machine(model_dir, machine, paths, config, seed):
+    """The checkpoint of a machine type's training: resumed by a rerun with the same settings,
+    seed and training clips."""
+    settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
+                "fit": {k: v for k, v in config["fit"].items()
+                        if k not in ("verbose", "checkpoint_epochs")},
+                "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
+                    errors="surrogateescape")).hexdigest()}
+    return Checkpoint(outputs.checkpoint_file(model_dir, machine), settings,
+                      config["fit"]["checkpoint_epochs"])

@@ -96,3 +96,33 @@ def scores(mean_residuals, precision_of):
     per_domain = [np.einsum("ci,ij,cj->c", mean_residuals, precision_of[d], mean_residuals)
                   for d in DOMAINS]
     return np.minimum(*per_domain)
+
+
+def block_counts(stacks, clip_domains):
+    """Residual blocks of each domain's clips: n_frames per vector."""
+    owner_domains = np.asarray(clip_domains)[stacks.owners]
+    return {d: int(np.sum(owner_domains == d)) * stacks.n_frames for d in DOMAINS}
+
+
+def check_blocks(machine, stacks, clip_domains, shrinkage):
+    """Before training: a covariance of n_mels values needs more than n_mels blocks, unless
+    shrunk."""
+    n_mels, counts = stacks.frames.shape[1], block_counts(stacks, clip_domains)
+    too_few = [d for d, n in counts.items() if 0 < n <= n_mels or (d == "source" and n == 0)]
+    if too_few and shrinkage == 0:
+        raise BaselineError(
+            f"{machine}: {counts[too_few[0]]} residual blocks of {too_few[0]} training clips "
+            f"make a singular {n_mels} x {n_mels} covariance (score: mahalanobis); set "
+            f"mahalanobis.shrinkage in the configuration (e.g. 0.1), or use more or longer "
+            f"training clips")
+
+
+def fit(machine, model, stacks, clip_domains, shrinkage):
+    """The training clips' scores, and the arrays saved with the model: each domain's
+    covariance and its inverse, and the shrinkage."""
+    means, scatter = clip_mean_residuals(model, stacks, clip_domains)
+    covariance = covariances(scatter, shrinkage)
+    precision = precisions(covariance, machine, block_counts(stacks, clip_domains))
+    return scores(means, precision), {
+        **{f"{d}_covariance": c for d, c in covariance.items()},
+        **{f"{d}_precision": p for d, p in precision.items()}, "shrinkage": shrinkage}
