@@ -5,7 +5,6 @@ against the gamma threshold fitted by 00_train.py, written as CSV files; in deve
 (or in evaluation mode with --ground-truth) also AUC, pAUC, precision, recall and F1 per
 section in result.csv.
 """
-import json
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -149,8 +148,7 @@ def save_report_files(machine_dir, config, args, threshold, scored, facts):
              "DCASE year": config["year"], "score": config["score"],
              "clips scored per unit": ", ".join(f"{u}: {len(c)}" for u, c, *_ in scored),
              **facts, "config": config}
-    with outputs.atomic_path(report.facts_file(result_dir, machine, args.dev)) as tmp:
-        Path(tmp).write_text(json.dumps(facts, indent=1))
+    outputs.save_json(report.facts_file(result_dir, machine, args.dev), facts)
 
 
 def main():
@@ -181,7 +179,7 @@ def main():
         all_problems.append(scored.problems)
         averaged += scored.averaged
         if labelled:
-            results.save_block(result_path, machine, dev, scored.rows, record, config["year"])
+            results.save_block(result_path, machine, dev, scored.rows, record)
         if with_report:
             save_report_files(machine_dir, config, args, scored.threshold, scored.units, {
                 "seconds to score": round(time.perf_counter() - start, 1),
@@ -189,7 +187,7 @@ def main():
                 "notes": [m for found in scored.problems.values() for m in found] + scored.notes})
 
     if labelled:
-        blocks = results.assemble(result_path, dev, record, config["year"],
+        blocks = results.assemble(result_path, dev, record,
                                   config["model_directory"] if with_report else None)
         com.log.info("results of %s -> %s", ", ".join(m for m, _ in blocks), result_path)
         results.log_summary(blocks, config["year"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+import common as com
 import outputs
 
 log = logging.getLogger("baseline")
@@ -84,8 +85,7 @@ def for_machine(model_dir, machine, paths, config, seed):
     """The checkpoint of a machine type's training: resumed by a rerun with the same settings,
     seed and training clips."""
     settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
-                "fit": {k: v for k, v in config["fit"].items()
-                        if k not in ("verbose", "checkpoint_epochs")},
+                "fit": com.fit_settings(config["fit"]),
                 "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
                     errors="surrogateescape")).hexdigest()}
     return Checkpoint(outputs.checkpoint_file(model_dir, machine), settings,

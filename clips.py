@@ -28,9 +28,6 @@ CLIP_NAME = re.compile(
 # DCASE 2020: normal_id_00_00000000.wav, anomaly_id_00_..., evaluation id_01_00000000.wav
 ID_NAME = re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<id>\d\d)_(?P<index>\d+)\.(?i:wav)")
 
-YEARS = range(2020, 2027)
-
-
 def parse_clip_name(file_name, year=2022):
     """The fields of a DCASE clip name of that year, or None when the base name does not follow
     the year's scheme.

@@ -224,6 +224,11 @@ def describe(error):
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def fit_settings(fit_config):
+    """The fit keys that change the model trained (verbose and checkpoint_epochs do not)."""
+    return {k: v for k, v in fit_config.items() if k not in ("verbose", "checkpoint_epochs")}
+
+
 def seed_of(args, config):
     """The run's seed: --seed, else the configuration's seed (None: not seeded)."""
     return args.seed if args.seed is not None else config["seed"]

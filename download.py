@@ -264,10 +264,8 @@ def read_marker(marker):
 
 def write_marker(marker, archive, files):
     """The done marker, with the archive's list of files, written whole or not at all."""
-    partial = marker.with_name(marker.name + ".partial")
-    partial.write_text(json.dumps({"archive": archive["key"], "md5": archive["md5"],
-                                   "files": files}, indent=1))
-    os.replace(partial, marker)
+    outputs.save_json(marker, {"archive": archive["key"], "md5": archive["md5"],
+                               "files": files})
 
 
 def plan(archive, root):

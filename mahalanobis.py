@@ -21,11 +21,9 @@ DOMAINS = ("source", "target")
 def _residual_blocks(model, stacks):
     """(owner clip of each block, residual blocks in float64), batch by batch."""
     n_mels = stacks.frames.shape[1]
-    for begin in range(0, len(stacks.starts), scoring.BATCH_VECTORS):
-        starts = stacks.starts[begin:begin + scoring.BATCH_VECTORS]
-        x = stacks.vectors(starts)
-        residual = x.astype(np.float64) - np.asarray(model.predict_on_batch(x), np.float64)
-        owners = np.repeat(stacks.owners[begin:begin + len(starts)], stacks.n_frames)
+    for begin, x, y in scoring.predictions(model, stacks, stacks.starts, scoring.BATCH_VECTORS):
+        residual = x.astype(np.float64) - y.astype(np.float64)
+        owners = np.repeat(stacks.owners[begin:begin + len(x)], stacks.n_frames)
         yield owners, residual.reshape(-1, n_mels)
 
 

@@ -51,21 +51,24 @@ def domain_auc(y_true, y_score, domains, domain):
     """
     y_true, y_score = _check_scores(y_true, y_score)
     keep = (np.asarray(domains) == domain) | (y_true == 1)
-    if len(set(y_true[keep])) < 2:
+    return auc(y_true[keep], y_score[keep])
+
+
+def auc(y_true, y_score, max_fpr=None):
+    """sklearn's AUC over all the clips, or with max_fpr its standardized partial AUC up to
+    max_fpr (McClish); None without both classes."""
+    y_true, y_score = _check_scores(y_true, y_score)
+    if len(set(y_true)) < 2:
         return None
     from sklearn.metrics import roc_auc_score   # here: a second of start-up otherwise
-    return roc_auc_score(y_true[keep], y_score[keep])
+    return roc_auc_score(y_true, y_score, max_fpr=max_fpr)
 
 
 def partial_auc(y_true, y_score, max_fpr):
-    """sklearn's standardized partial AUC up to max_fpr (McClish); None without both classes."""
-    y_true, y_score = _check_scores(y_true, y_score)
+    """auc up to max_fpr, which must be in (0, 1]."""
     if not 0 < max_fpr <= 1:
         raise ValueError(f"max_fpr must be in (0, 1], got {max_fpr}")
-    if len(set(y_true)) < 2:
-        return None
-    from sklearn.metrics import roc_auc_score
-    return roc_auc_score(y_true, y_score, max_fpr=max_fpr)
+    return auc(y_true, y_score, max_fpr)
 
 
 def precision_recall_f1(y_true, y_pred):
@@ -126,24 +129,15 @@ def unit_metrics(y_true, y_score, decisions, domains, max_fpr, year=2022):
     each domain's own pAUC after the pAUC.
     """
     if year == 2020:
-        return [_auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr)]
+        return [auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr)]
     if year == 2021:
-        return [_auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr),
+        return [auc(y_true, y_score), partial_auc(y_true, y_score, max_fpr),
                 *precision_recall_f1(y_true, decisions)]
     values = section_metrics(y_true, y_score, decisions, domains, max_fpr)
     if year == 2022:
         return values
     return values[:3] + [domain_partial_auc(y_true, y_score, domains, d, max_fpr)
                          for d in ("source", "target")] + values[3:]
-
-
-def _auc(y_true, y_score):
-    """AUC over all clips; None without both classes."""
-    y_true, y_score = _check_scores(y_true, y_score)
-    if len(set(y_true)) < 2:
-        return None
-    from sklearn.metrics import roc_auc_score
-    return roc_auc_score(y_true, y_score)
 
 
 def official_score(rows, year=2022):

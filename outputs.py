@@ -6,6 +6,7 @@ import csv
 import errno
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -87,8 +88,8 @@ STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBI
 
 def write_error(path, error):
     """A BaselineError naming the file and the meaning of the error's number."""
-    meaning = os.strerror(error.errno) if error.errno else str(error)
-    return BaselineError(f"cannot write {path}: {meaning} (errno {errno.errorcode[error.errno]}); "
+    return BaselineError(f"cannot write {path}: {os.strerror(error.errno)} "
+                         f"(errno {errno.errorcode[error.errno]}); "
                          f"free some space or set another folder in the configuration, "
                          f"then rerun")
 
@@ -166,6 +167,12 @@ def file_digest(path, algorithm="sha256"):
     """The hex digest of a file's bytes."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+def save_json(path, data):
+    """data as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=1))
 
 
 # Clip names that are not valid UTF-8 are read and written back as their own bytes.

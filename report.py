@@ -151,7 +151,7 @@ def machine_figure(machine, sections, threshold, max_fpr):
     sections: [(section, scores, labels, domains)] of the scored clips.
     """
     from matplotlib.figure import Figure
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import roc_curve
 
     figure = Figure(figsize=(13, 4.3 * len(sections)), layout="constrained")
     axes = figure.subplots(len(sections), 3, squeeze=False)
@@ -166,9 +166,10 @@ def machine_figure(machine, sections, threshold, max_fpr):
         for group, colour in zip(groups, ("tab:blue", "tab:orange")):
             mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
             keep = mine | (labels == 1)
-            if len(set(labels[keep])) == 2 and (mine & (labels == 0)).any():
+            auc = (metrics.domain_auc(labels, scores, domains, group) if len(groups) == 2
+                   else metrics.auc(labels, scores))
+            if auc is not None:
                 fpr, tpr, _ = roc_curve(labels[keep], scores[keep])
-                auc = roc_auc_score(labels[keep], scores[keep])
                 roc.plot(fpr, tpr, color=colour, label=f"{group}: AUC {auc:.4f}")
         roc.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="chance")
         roc.set(title=f"{machine} {section}: ROC", xlabel="false positive rate",

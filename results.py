@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 
+import common as com
 import metrics
 import outputs
 
@@ -23,8 +24,7 @@ def run_record(config, data_dir, ground_truth, seed):
             "model folder": str(Path(config["model_directory"]).resolve()),
             "ground truth": str(Path(ground_truth).resolve()) if ground_truth else None,
             "feature": config["feature"],
-            "fit": {k: v for k, v in config["fit"].items()
-                    if k not in ("verbose", "checkpoint_epochs")},
+            "fit": com.fit_settings(config["fit"]),
             "seed": seed, "max_fpr": config["max_fpr"],
             "decision_threshold": config["decision_threshold"], "year": config["year"],
             "score": config["score"], "mahalanobis": config["mahalanobis"]}
@@ -34,13 +34,13 @@ def record_file(block_path):
     return Path(block_path).with_suffix(".json")
 
 
-def save_block(result_path, machine, dev, units, record, year=2022):
-    """A machine type's block of result.csv, and the record of the run beside it."""
+def save_block(result_path, machine, dev, units, record):
+    """A machine type's block of result.csv in the layout of the record's year, and the record
+    of the run beside it."""
     path = outputs.machine_result_file(result_path, machine, dev)
-    outputs.save_csv(path, metrics.machine_rows(machine, units, year))
-    with outputs.atomic_path(record_file(path)) as tmp:
-        Path(tmp).write_text(json.dumps({"run": record, "scored": time.strftime(
-            "%Y-%m-%d %H:%M:%S")}, indent=1))
+    outputs.save_csv(path, metrics.machine_rows(machine, units, record["year"]))
+    outputs.save_json(record_file(path),
+                      {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S")})
 
 
 def _differences(found, record):
@@ -52,14 +52,15 @@ def _differences(found, record):
     return "; ".join(f"{key} {theirs.get(key)!r} (this run: {record[key]!r})" for key in keys)
 
 
-def _read_record(path):
+def read_record(block_path):
+    """The record beside a block; None where there is none or it cannot be read."""
     try:
-        return json.loads(record_file(path).read_text())
+        return json.loads(record_file(block_path).read_text())
     except (OSError, ValueError):
         return None
 
 
-def read_blocks(result_path, dev, record, year=2022):
+def read_blocks(result_path, dev, record):
     """(blocks of this run sorted by machine type, [(block file, why it is left out)]).
 
     A block belongs to this run when its record names the same data, models and settings:
@@ -68,7 +69,7 @@ def read_blocks(result_path, dev, record, year=2022):
     """
     blocks, left_out = [], []
     for path in outputs.machine_result_files(result_path, dev):
-        found = _read_record(path)
+        found = read_record(path)
         why = _differences(found, record)
         if why:
             scored = f", scored {found['scored']}" if found and "scored" in found else ""
@@ -76,18 +77,19 @@ def read_blocks(result_path, dev, record, year=2022):
             log.warning("left out of %s: %s is of another run (%s%s); remove it or use another "
                         "result_directory", Path(result_path).name, path, why, scored)
             continue
-        blocks.append(metrics.parse_machine_rows(outputs.read_csv(path), year))
+        blocks.append(metrics.parse_machine_rows(outputs.read_csv(path), record["year"]))
     return sorted(blocks, key=lambda block: block[0]), left_out
 
 
-def assemble(result_path, dev, record, year=2022, model_dir=None):
+def assemble(result_path, dev, record, model_dir=None):
     """Write result.csv from the blocks of this run in the result folder (parallel jobs'
     included), and report.html where model_dir (of the loss plots) is given; returns
     result.csv's blocks."""
     import report
     # under the lock, so that of two runs finishing together the later one reads both blocks
     with outputs.file_lock(result_path.with_name(f".{result_path.name}.lock")):
-        blocks, left_out = read_blocks(result_path, dev, record, year)
+        blocks, left_out = read_blocks(result_path, dev, record)
+        year = record["year"]
         outputs.save_csv(result_path, metrics.result_rows(blocks, year))
         if model_dir is not None:
             page = report.write_report(result_path, model_dir, blocks, dev, year, left_out)

@@ -10,17 +10,24 @@ import numpy as np
 BATCH_VECTORS = 8192
 
 
+def predictions(model, stacks, starts, batch_vectors=BATCH_VECTORS):
+    """(index of the batch's first vector, x, model(x)) for the vectors of stacks starting at
+    starts, batch_vectors at a time: many clips' vectors go through the model in one call."""
+    for begin in range(0, len(starts), batch_vectors):
+        x = stacks.vectors(starts[begin:begin + batch_vectors])
+        yield begin, x, np.asarray(model.predict_on_batch(x))
+
+
 def squared_errors(model, stacks, starts, batch_vectors=BATCH_VECTORS):
     """Sum over its values of (x - model(x))^2 for each vector of stacks starting at starts.
 
-    Many clips' vectors go through the model in one call. Each sum runs in the model's float
-    type (640 terms in float32: relative error about 1e-7, five times faster than float64) and
-    is returned as float64, in which the callers add vectors up.
+    Each sum runs in the model's float type (640 terms in float32: relative error about 1e-7,
+    five times faster than float64) and is returned as float64, in which the callers add
+    vectors up.
     """
     errors = np.empty(len(starts))
-    for begin in range(0, len(starts), batch_vectors):
-        x = stacks.vectors(starts[begin:begin + batch_vectors])
-        error = np.asarray(model.predict_on_batch(x)) - x
+    for begin, x, y in predictions(model, stacks, starts, batch_vectors):
+        error = y - x
         errors[begin:begin + len(x)] = np.einsum("ij,ij->i", error, error)
     return errors
 

@@ -30,7 +30,6 @@ machine types' rows of that result.csv.
 """
 import argparse
 import html
-import json
 import logging
 import math
 import statistics
@@ -39,6 +38,7 @@ from pathlib import Path
 import common as com
 import metrics
 import outputs
+import results
 from errors import BaselineError
 
 log = logging.getLogger("baseline")
@@ -203,9 +203,9 @@ def run_seeds(file, rows):
             path = outputs.machine_result_file(file, machine, dev)
             try:
                 same = path.is_file() and outputs.read_csv(path) == block
-                record = json.loads(path.with_suffix(".json").read_text()) if same else None
-            except (OSError, UnicodeError, ValueError):
-                record = None
+            except (OSError, UnicodeError):
+                same = False
+            record = results.read_record(path) if same else None
             if isinstance(record, dict) and isinstance(record.get("run"), dict) \
                     and "seed" in record["run"]:
                 seeds.append(record["run"]["seed"])
