@@ -8,34 +8,30 @@ import time
 
 import numpy as np
 
-import clips
 import common as com
-import frame_stacks
-import outputs
+from dcase_baseline import (checkpoints, clips, detector, filenames, frame_stacks, mahalanobis,
+                            report, safe_io, scoring, validation)
+from dcase_baseline.errors import BaselineError
 
-# Keras (TensorFlow), librosa, SciPy and matplotlib take seconds to import: they are imported
-# after main() has checked the command line and the configuration, so that -h and mistakes are
-# answered at once, and while the first machine type's features are being computed.
-
-
-def training_spectrograms(machine_dir, dev, config, early=False):
-    import features
-    return features.ClipSpectrograms(clips.train_files(machine_dir, dev, config["year"]), config,
-                                     early)
+# librosa (features), Keras (training, keras_model) and SciPy take seconds to import: they are
+# imported in the functions that use them, after main() has checked the command line and the
+# configuration, so that -h and mistakes are answered at once, and while the first machine
+# type's features are being computed.
 
 
-def train_machine(machine_dir, spectrograms, config, args, seed):
-    """Train, fit the score distribution and save the three files of one machine type; returns
-    its line of the closing summary."""
-    import keras
+def training_spectrograms(machine_dir, dev, config, year, early=False):
+    from dcase_baseline import features
+    return features.ClipSpectrograms(clips.train_files(machine_dir, dev, year), config, early)
+
+
+def train_machine(machine_dir, spectrograms, config, year, args, seed):
+    """Train, fit the score distribution and save the files of one machine type; returns its
+    line of the closing summary."""
     import scipy.stats
 
-    import checkpoints
-    import detector
     import keras_model
-    import mahalanobis
-    import scoring
-    import training
+    from dcase_baseline import training
+    from dcase_baseline.keras_backend import keras
     machine, model_dir, feature = machine_dir.name, config["model_directory"], config["feature"]
     rng = np.random.default_rng(seed)
     com.log.info("%s: %d training clips", machine, len(spectrograms.paths))
@@ -44,7 +40,7 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
         com.log.warning("skipping %s", message)
     kept = [path for path, m in zip(spectrograms.paths, found.log_mels) if m is not None]
     log_mels = [m for m in found.log_mels if m is not None]
-    domains = [clips.training_domain(path, config["year"]) for path in kept]
+    domains = [clips.training_domain(path, year) for path in kept]
     check_clip_count(machine, len(log_mels), f"usable training clips in {machine_dir / 'train'} "
                      f"({len(found.log_mels) - len(log_mels)} skipped)")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
@@ -55,7 +51,7 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
     if config["score"] == "mahalanobis":
         mahalanobis.check_blocks(machine, stacks, domains, config["mahalanobis"]["shrinkage"])
 
-    held_out = (validation_clips(machine, kept, config, seed)
+    held_out = (validation_clips(machine, kept, config, year, seed)
                 if config["fit"]["validation"] == "clips" else None)
     xla = training.use_xla(len(stacks.starts), config["fit"])
     model = keras_model.get_model(stacks.dim, config["fit"]["lr"], jit_compile=xla)
@@ -71,7 +67,8 @@ def train_machine(machine_dir, spectrograms, config, args, seed):
     else:
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
-    detector.save(model_dir, machine, model, gamma, history, config["score"], covariances)
+    report.save_loss_plot(filenames.history_file(model_dir, machine), machine, history)
+    detector.save(model_dir, machine, model, gamma, config["score"], covariances)
     checkpoint.remove()
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
@@ -86,30 +83,28 @@ MIN_TRAINING_CLIPS = 2
 
 def check_clip_count(machine, n_clips, what):
     if n_clips < MIN_TRAINING_CLIPS:
-        raise com.BaselineError(
+        raise BaselineError(
             f"{machine}: {n_clips} {what}; the gamma fit of the decision threshold needs at "
             f"least {MIN_TRAINING_CLIPS}: add training clips of {machine}, or leave it out "
             f"with -m")
 
 
 def check_vector_count(machine, n_vectors, fit_config):
-    import training
-    if training.n_training_vectors(n_vectors, fit_config["validation_split"]) == 0:
-        raise com.BaselineError(
+    if validation.n_training_vectors(n_vectors, fit_config["validation_split"]) == 0:
+        raise BaselineError(
             f"{machine}: fit.validation_split = {fit_config['validation_split']} leaves 0 of "
             f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
 
 
-def validation_clips(machine, paths, config, seed):
+def validation_clips(machine, paths, config, year, seed):
     """fit.validation: clips: the clips held out, drawn with the seed, logged and listed in
     model/validation_<machine>.txt; returns their indices in paths."""
-    import training
-    groups = [clips.training_group(p, config["year"]) for p in paths]
+    groups = [clips.training_group(p, year) for p in paths]
     # a generator of its own: the same seed draws the same clips whatever the training draws
-    held_out = training.validation_clips(groups, config["fit"]["validation_split"],
-                                         np.random.default_rng(seed))
-    path = outputs.validation_file(config["model_directory"], machine)
-    with outputs.atomic_path(path) as tmp:
+    held_out = validation.validation_clips(groups, config["fit"]["validation_split"],
+                                           np.random.default_rng(seed))
+    path = filenames.validation_file(config["model_directory"], machine)
+    with safe_io.atomic_path(path) as tmp:
         with open(tmp, "w", errors="surrogateescape") as f:
             f.writelines(f"{paths[i].name}\n" for i in held_out)
     com.log.info("%s: %d of %d clips held out for validation (fit.validation: clips) -> %s",
@@ -129,19 +124,20 @@ def log_summary(summary):
 
 def main():
     args = com.parse_args("Train one autoencoder per machine type.")
-    config, dirs = com.start_run(args)
+    config, year, dirs = com.start_run(args)
     seed, model_dir = com.seed_of(args, config), config["model_directory"]
     com.check_output_folders(config, "model_directory")
-    todo = [d for d in dirs if args.force or not outputs.existing_model_files(model_dir, d.name)]
+    todo = [d for d in dirs if args.force or not filenames.existing_model_files(model_dir, d.name)]
     for machine_dir in todo:     # before hours of training of the others
-        check_clip_count(machine_dir.name,
-                         len(clips.train_files(machine_dir, args.dev, config["year"])),
+        check_clip_count(machine_dir.name, len(clips.train_files(machine_dir, args.dev, year)),
                          f"training clips in {machine_dir / 'train'}")
     # worker processes compute the first machine type's features while Keras is imported
-    early = {todo[0]: training_spectrograms(todo[0], args.dev, config, early=True)} if todo else {}
-    keras = com.import_keras(with_tensorflow=True)
-    import training
-    com.use_compilation_cache(config)
+    early = ({todo[0]: training_spectrograms(todo[0], args.dev, config, year, early=True)}
+             if todo else {})
+    from dcase_baseline import keras_backend, training
+    keras_backend.import_tensorflow()
+    keras_backend.use_compilation_cache(config)
+    keras = keras_backend.keras
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
                  "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
@@ -149,12 +145,13 @@ def main():
     for i, machine_dir in enumerate(dirs, 1):
         machine = machine_dir.name
         # a run on another node or in another shell may be training this machine type
-        with outputs.file_lock(outputs.training_lock_file(model_dir, machine), wait=False) as mine:
+        with safe_io.file_lock(filenames.training_lock_file(model_dir, machine),
+                               wait=False) as mine:
             if not mine:
                 com.log.info("[%d/%d] %s: being trained by another run, skipping", i, len(dirs),
                              machine)
                 continue
-            existing = outputs.existing_model_files(model_dir, machine)
+            existing = filenames.existing_model_files(model_dir, machine)
             if existing and not args.force:
                 com.log.info("[%d/%d] %s: model exists (%s), skipping; --force retrains it",
                              i, len(dirs), machine, existing[0])
@@ -165,11 +162,11 @@ def main():
                 training.seed_everything(seed)
             start = time.perf_counter()
             spectrograms = (early.pop(machine_dir, None)
-                            or training_spectrograms(machine_dir, args.dev, config))
-            result = train_machine(machine_dir, spectrograms, config, args, seed)
+                            or training_spectrograms(machine_dir, args.dev, config, year))
+            result = train_machine(machine_dir, spectrograms, config, year, args, seed)
             result["seconds"] = time.perf_counter() - start
             summary.append(result)
-            com.log.info("%s: model -> %s", machine, outputs.model_file(model_dir, machine))
+            com.log.info("%s: model -> %s", machine, filenames.model_file(model_dir, machine))
     log_summary(summary)
     com.log_problems([r["problems"] for r in summary])
     com.log_averaged([path for r in summary for path in r["averaged"]])

@@ -1,23 +1,20 @@
-"""What the two scripts share: command line, configuration, logging, the run's error handling,
-the names of the files they write, and writing them safely.
+"""The start-up the scripts share: the command line, the configuration (its keys, defaults and
+rules), logging, and the run's error handling (a BaselineError ends it in one line).
 
-Nothing here runs at import time. The data layout is in clips.py, features in features.py,
-scores in scoring.py, metrics and the result table in metrics.py.
+Nothing here runs at import time. The library it starts is the dcase_baseline package.
 """
 import argparse
-import contextlib
 import copy
 import logging
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
-import clips
-from errors import BaselineError
+from dcase_baseline import clips, safe_io, years
+from dcase_baseline.errors import BaselineError
 
 __version__ = "2.0.0"
 
@@ -62,7 +59,7 @@ def parse_args(description, argv=None, test_script=False):
 
 
 DEFAULT_CONFIG = {
-    "year": 2022,
+    "year": years.DEFAULT_YEAR,
     "dev_directory": "../dev_data",
     "eval_directory": "../eval_data",
     "model_directory": "./model",
@@ -85,7 +82,7 @@ DEFAULT_CONFIG = {
 
 # key -> (test of the value, what the key expects); keys absent here only need the default's type
 CONFIG_RULES = {
-    "year": (lambda v: 2020 <= v <= 2026, "a DCASE year from 2020 to 2026"),
+    "year": (lambda v: v in years.YEARS, lambda: f"a DCASE year {years.known_years()}"),
     "score": (lambda v: v in ("mse", "mahalanobis"), "mse or mahalanobis"),
     "mahalanobis.shrinkage": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     "max_fpr": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
@@ -150,6 +147,7 @@ def _merge_config(loaded, defaults, path, prefix, notes):
             continue
         test, expected = CONFIG_RULES.get(name, (lambda v: True, _type_name(default)))
         if not (name in RULE_TYPED or _type_ok(value, default)) or not test(value):
+            expected = expected() if callable(expected) else expected
             raise BaselineError(f"{path}: key '{name}' must be {expected}, got {value!r}")
         merged[key] = float(value) if isinstance(default, float) else value
     return merged
@@ -197,7 +195,7 @@ def setup_logging(log_file):
     formatter = logging.Formatter("%(asctime)s - %(levelname)s - %(message)s")
     handlers = [logging.StreamHandler()]
     if log_file:
-        check_writable(Path(log_file).parent, "log_file")
+        safe_io.check_writable(Path(log_file).parent, "log_file")
         handlers.append(logging.FileHandler(log_file, errors="surrogateescape"))
     for handler in handlers:
         handler.setFormatter(formatter)
@@ -206,27 +204,17 @@ def setup_logging(log_file):
 
 def start_run(args):
     """The opening both scripts share: the checked configuration, logging to the console and the
-    log file, and the machine folders of the chosen mode. Returns (config, machine folders)."""
+    log file, and the machine folders of the chosen mode. Returns (config, the year's record
+    (years.Year), machine folders)."""
     config, notes = load_config(args.config)
     setup_logging(config["log_file"])
     for note in notes:
         log.warning(note)
+    year = years.YEARS[config["year"]]
     key = "dev_directory" if args.dev else "eval_directory"
     dirs = clips.machine_dirs(config[key], key, args.machine, args.config)
-    clips.check_layout(dirs, config["year"])
-    return config, dirs
-
-
-def describe(error):
-    """An exception in one line: its type and its message."""
-    text = " ".join(str(error).split())
-    text = text if len(text) <= 400 else text[:400] + " ..."
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def fit_settings(fit_config):
-    """The fit keys that change the model trained (verbose and checkpoint_epochs do not)."""
-    return {k: v for k, v in fit_config.items() if k not in ("verbose", "checkpoint_epochs")}
+    clips.check_layout(dirs, year)
+    return config, year, dirs
 
 
 def seed_of(args, config):
@@ -250,50 +238,6 @@ def log_averaged(paths):
                     "the original baseline does; set feature.channel to a channel index (0 = "
                     "the first, the near microphone in DCASE 2026) to use one channel",
                     len(paths), paths[0])
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send what C++ code writes to the standard error into /dev/null for the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def import_keras(with_tensorflow=False):
-    """Keras, imported without TensorFlow's C++ start-up messages (cuInit failures on machines
-    without a GPU, CPU features, oneDNN) unless the user set TF_CPP_MIN_LOG_LEVEL below 3 to
-    see them, and without TensorFlow's "retracing" warnings.
-
-    with_tensorflow: also import TensorFlow, where installed, under another backend: Keras
-    imports it there to seed and to save a model, and its messages would then come through.
-    """
-    import importlib.util
-    quiet = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "3"
-    # absl prints some messages before it reads TF_CPP_MIN_LOG_LEVEL
-    with _stderr_silenced() if quiet else contextlib.nullcontext():
-        import keras
-        if with_tensorflow and importlib.util.find_spec("tensorflow"):
-            import tensorflow  # noqa: F401
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    return keras
-
-
-def use_compilation_cache(config):
-    """Under JAX, keep compiled programs in the feature cache folder (when the cache is on), so
-    that a rerun on the same shapes loads them instead of compiling again."""
-    import keras
-    if keras.backend.backend() == "jax" and config["cache"]["enabled"]:
-        import jax
-        folder = Path(config["cache"]["directory"]).resolve() / "jax"
-        jax.config.update("jax_compilation_cache_dir", str(folder))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 def _interrupt(signum, frame):
@@ -324,34 +268,8 @@ def run_main(main):
         os._exit(0)
 
 
-def check_writable(folder, key):
-    """Create the folder where needed and make sure that files can be written in it, so that a
-    run learns it before hours of work rather than at its first file."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise BaselineError(f"cannot write to {key} {folder}: {error.strerror or error}; set "
-                            f"{key} in the configuration to a folder you can write to") from None
-
-
 def check_output_folders(config, key):
-    """check_writable for the run's output folder (config[key]) and the feature cache."""
-    check_writable(config[key], key)
+    """safe_io.check_writable for the run's output folder (config[key]) and the feature cache."""
+    safe_io.check_writable(config[key], key)
     if config["cache"]["enabled"]:
-        check_writable(config["cache"]["directory"], "cache.directory")
-
-
-def check_readable(path, what):
-    """A one-line error naming the file when it exists but this user may not read it."""
-    try:
-        with open(path, "rb"):
-            pass
-    except FileNotFoundError:
-        pass        # the caller says how to create it
-    except PermissionError:
-        raise BaselineError(f"cannot read {what} {path}: permission denied; ask its owner to "
-                            f"make it readable (chmod a+r) or point model_directory to a "
-                            f"folder of your own") from None
+        safe_io.check_writable(config["cache"]["directory"], "cache.directory")

@@ -22,7 +22,6 @@ A rerun checks the unpacked files against the archive's list of files (kept besi
 where it was deleted, from the archive fetched again; files that are there stay as they are.
 """
 import argparse
-import glob
 import json
 import logging
 import os
@@ -32,48 +31,18 @@ import zipfile
 from pathlib import Path
 
 import common as com
-import outputs
-from errors import BaselineError
+from dcase_baseline import filenames, safe_io, years
+from dcase_baseline.errors import BaselineError
 
-DEFAULT_YEAR = 2022
-
-
-def _records(dev, train, test, old_names=False):
-    """mode -> [(Zenodo record, patterns of its archives' names (group: machine))]. 2020 and
-    2021 (old_names) name the archives dev_data_<m>.zip and eval_data_train_<m>.zip; the sources
-    disagree on the latter, so eval_data_<m>_train.zip is taken too."""
-    if old_names:
-        return {"dev": [(dev, (r"dev_data_(?P<machine>.+)\.zip",))],
-                "eval": [(train, (r"eval_data_train_(?P<machine>.+)\.zip",
-                                  r"eval_data_(?P<machine>.+)_train\.zip")),
-                         (test, (r"eval_data_test_(?P<machine>.+)\.zip",
-                                 r"eval_data_(?P<machine>.+)_test\.zip"))]}
-    return {"dev": [(dev, (r"dev_(?P<machine>.+)\.zip",))],
-            "eval": [(train, (r"eval_data_(?P<machine>.+)_train\.zip",)),
-                     (test, (r"eval_data_(?P<machine>.+)_test\.zip",))]}
-
-
-YEARS = {     # year -> mode -> Zenodo records (dev / additional training, evaluation test)
-    2020: _records("3678171", "3727685", "3841772", old_names=True),
-    2021: _records("4562016", "4660992", "4884786", old_names=True),
-    2022: _records("6355122", "6462969", "6586456"),
-    2023: _records("7882613", "7830345", "7860847"),
-    2024: _records("10902294", "11259435", "11363076"),
-    2025: _records("15097779", "15392814", "15519362"),
-    2026: _records("19336329", "20151556", "20437238"),
-}
-RECORDS = YEARS[DEFAULT_YEAR]
 SETS = {"dev": "development set", "eval": "additional training and evaluation test data"}
-SPLITS = ("train", "test")               # the folders below a machine folder that mark it
-YEAR_SPLITS = {2021: ("train", "source_test", "target_test")}
 # a re-issue: <name>_r<N>.zip replaces <name>.zip (revision 1)
 REISSUE = re.compile(r"(?P<stem>.+)_r(?P<revision>[0-9]+)(?P<suffix>\.zip)")
 
 
 def heading(year, mode):
     """The line that names the year, the set and its records."""
-    return (f"DCASE {year}, {SETS[mode]}: records "
-            f"{', '.join(record for record, _ in YEARS[year][mode])}")
+    return (f"DCASE {year.year}, {SETS[mode]}: records "
+            f"{', '.join(record for record, _ in year.zenodo[mode])}")
 
 
 def machine_of(key, patterns):
@@ -106,19 +75,19 @@ def record_files(server, record):
                             f"key, size, checksum and links.self); check --server") from None
 
 
-def archives(server, mode, machines=None, year=DEFAULT_YEAR):
+def archives(server, mode, year, machines=None):
     """The archives of a year's mode, each with the machine type it holds: [{key, size, md5,
     url, machine, record, splits, replaces}], optionally only those of the named machine types.
     Of a record's archives of one machine type only the latest re-issue is taken (its place in
     the list is the first one's); replaces lists those it replaces."""
     chosen = {}
-    for record, patterns in YEARS[year][mode]:
+    for record, patterns in year.zenodo[mode]:
         for entry in record_files(server, record):
             machine, revision = machine_of(entry["key"], patterns)
             if machine is None:
                 continue
             archive = dict(entry, machine=machine, record=record, revision=revision,
-                           splits=YEAR_SPLITS.get(year, SPLITS), replaces=[])
+                           splits=year.archive_folders, replaces=[])
             held = chosen.get((record, machine))
             if held is None:
                 chosen[(record, machine)] = archive
@@ -146,7 +115,7 @@ def fetch(archive, folder):
     pooch.get_logger().setLevel(logging.WARNING)     # our own log line names the archive
     path = folder / archive["key"]
     if path.is_file():
-        found = outputs.file_digest(path, "md5")
+        found = safe_io.file_digest(path, "md5")
         if found == archive["md5"]:
             com.log.info("%s: found in %s, MD5 verified; not downloaded", archive["key"], folder)
             return path
@@ -165,7 +134,7 @@ def fetch(archive, folder):
                             f"kept, run again to fetch it anew") from None
 
 
-def machine_root(members, archive_name, splits=SPLITS):
+def machine_root(members, archive_name, splits):
     """The folder inside an archive that holds train/ or test/ (the machine folder; 2021:
     train/, source_test/ or target_test/), refusing members that would be written outside the
     target."""
@@ -225,7 +194,7 @@ def missing_files(files, root):
     return [name for name in files if not os.path.lexists(root / name)]
 
 
-def unpack(zip_path, root, splits=SPLITS):
+def unpack(zip_path, root, splits):
     """Unpack what root lacks of an archive's machine folder, through a temporary folder beside
     it: (machine folder, its files relative to root, how many were missing and are now there).
     Files already there are never overwritten."""
@@ -247,7 +216,7 @@ def unpack(zip_path, root, splits=SPLITS):
 
 
 def marker_path(archive, root):
-    return root / ".downloads" / f"{archive['key']}.{archive['md5']}.unpacked"
+    return filenames.unpacked_marker(root, archive["key"], archive["md5"])
 
 
 def read_marker(marker):
@@ -264,7 +233,7 @@ def read_marker(marker):
 
 def write_marker(marker, archive, files):
     """The done marker, with the archive's list of files, written whole or not at all."""
-    outputs.save_json(marker, {"archive": archive["key"], "md5": archive["md5"],
+    safe_io.save_json(marker, {"archive": archive["key"], "md5": archive["md5"],
                                "files": files})
 
 
@@ -275,7 +244,7 @@ def plan(archive, root):
     present: unpacked before and every file of it is there; restore: unpacked before, files are
     missing and the archive is kept (verified again before use); unpack: the archive is in
     .downloads but was not unpacked (it is verified first); fetch: download it."""
-    marker, kept = marker_path(archive, root), root / ".downloads" / archive["key"]
+    marker, kept = marker_path(archive, root), filenames.downloads_folder(root) / archive["key"]
     kept_whole = kept.is_file() and kept.stat().st_size == archive["size"]
     unpacked = marker.is_file()
     files = read_marker(marker) if unpacked else None
@@ -283,7 +252,7 @@ def plan(archive, root):
         try:
             with zipfile.ZipFile(kept) as opened:
                 files = sorted(member_files(opened, machine_root(
-                    opened.namelist(), kept.name, archive.get("splits", SPLITS))))
+                    opened.namelist(), kept.name, archive["splits"])))
         except (zipfile.BadZipFile, BaselineError, OSError):
             files = None
     missing = missing_files(files, root) if files is not None else None
@@ -303,7 +272,7 @@ def plan(archive, root):
 
 def replaced_markers(old, root):
     """The done markers of a replaced archive in root (any version of it)."""
-    return sorted((root / ".downloads").glob(f"{glob.escape(old['key'])}.*.unpacked"))
+    return filenames.unpacked_markers(root, old["key"])
 
 
 def check_replaced(archive, root, folder, whole):
@@ -370,7 +339,7 @@ def describe(archives_, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=sorted(RECORDS),
+    parser.add_argument("mode", choices=sorted(SETS),
                         help="dev: development set; eval: additional training and evaluation "
                              "test data")
     parser.add_argument("-c", "--config", default="baseline.yaml",
@@ -382,28 +351,30 @@ def main(argv=None):
                              "fetch; fetches nothing")
     parser.add_argument("--server", default="https://zenodo.org",
                         help="a server with Zenodo's records API (default: %(default)s)")
-    parser.add_argument("--year", type=int, choices=sorted(YEARS), metavar="YEAR",
-                        help=f"the DCASE year whose data are fetched, {min(YEARS)} to "
-                             f"{max(YEARS)} (default: the configuration's year, else "
-                             f"{DEFAULT_YEAR})")
+    parser.add_argument("--year", type=int, choices=sorted(years.YEARS), metavar="YEAR",
+                        help=f"the DCASE year whose data are fetched, {min(years.YEARS)} to "
+                             f"{max(years.YEARS)} (default: the configuration's year, else "
+                             f"{years.DEFAULT_YEAR})")
     args = parser.parse_args(argv)
     config, _ = com.load_config(args.config)
-    year = args.year if args.year is not None else config.get("year", DEFAULT_YEAR)
-    if year not in YEARS:
-        raise BaselineError(f"{args.config}: year {year!r} has no download; download.py "
-                            f"fetches the data of {min(YEARS)} to {max(YEARS)}")
-    named = args.year is not None or year != DEFAULT_YEAR  # 2022 unasked: today's output
+    number = args.year if args.year is not None else config.get("year", years.DEFAULT_YEAR)
+    if number not in years.YEARS:
+        raise BaselineError(f"{args.config}: year {number!r} has no download; download.py "
+                            f"fetches the data of {min(years.YEARS)} to {max(years.YEARS)}")
+    year = years.YEARS[number]
+    # the default year unasked: a plain log, without the year's heading
+    named = args.year is not None or number != years.DEFAULT_YEAR
     root = Path(config[f"{args.mode}_directory"])
-    todo = archives(args.server, args.mode, args.machine, year)
+    todo = archives(args.server, args.mode, year, args.machine)
     if args.list:
         if named:
             print(heading(year, args.mode))
         print(describe(todo, root))
         return
-    com.check_writable(root, f"{args.mode}_directory")
+    safe_io.check_writable(root, f"{args.mode}_directory")
     if named:
         com.log.info("%s -> %s", heading(year, args.mode), root)
-    downloads = root / ".downloads"
+    downloads = filenames.downloads_folder(root)
     for i, archive in enumerate(todo, 1):
         step = plan(archive, root)
         head = f"[{i}/{len(todo)}] {archive['key']}"

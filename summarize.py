@@ -31,85 +31,32 @@ machine types' rows of that result.csv.
 import argparse
 import html
 import logging
-import math
 import statistics
 from pathlib import Path
 
 import common as com
-import metrics
-import outputs
-import results
-from errors import BaselineError
+from dcase_baseline import filenames, results, safe_io
+from dcase_baseline.errors import BaselineError, describe
 
 log = logging.getLogger("baseline")
 
-RESULT_FILE = "result.csv"
-# header cells of the columns that name a row rather than hold a metric
-KEY_HEADERS = {name for year in range(2020, 2027) for name in metrics.key_names(year)} | {""}
-OFFICIAL = "official score"
 NO_HEADER = "value"
 SUMMARY_HEADER = ["machine", "row", "column", "mean", "std", "min", "max", "n", "empty"]
-
-
-def number(cell):
-    """The cell's value as a float, or None where it is no number (text, empty, nan)."""
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return None if math.isnan(value) else value
-
-
-def is_title(row):
-    """A machine type's name alone on its row, opening its block."""
-    return len(row) == 1 and row[0] != "" and number(row[0]) is None
-
-
-def shape(rows):
-    """Each row's layout: (kind, machine, header, number of key cells, fixed cells).
-
-    kind: "gap" (an empty row), "title" (a machine type's name), "header" or "data". The fixed
-    cells are the key cells and the text cells, what must be the same in every run; every
-    other cell (a number, or empty) is a value, None among the fixed cells. A block runs from
-    a machine type's name to the next empty row; a header row follows the name, or starts
-    with an empty cell (the header of the means over all machine types). The key cells are
-    the header's leading section/domain/id/empty cells, at least the row's first cell.
-    """
-    shapes, machine, header, previous = [], "", None, []
-    for row in rows:
-        if all(cell == "" for cell in row):
-            machine, header = "", None
-            shapes.append(("gap", machine, None, 0, tuple(row)))
-        elif is_title(row):
-            machine, header = row[0], None
-            shapes.append(("title", machine, None, 1, tuple(row)))
-        elif (is_title(previous) or row[0] == "") and all(number(c) is None for c in row):
-            header = row
-            shapes.append(("header", machine, None, len(row), tuple(row)))
-        else:
-            n_keys = 1
-            if header is not None:
-                while n_keys < len(header) and header[n_keys] in KEY_HEADERS:
-                    n_keys += 1
-            fixed = tuple(cell if i < n_keys or (cell != "" and number(cell) is None) else None
-                          for i, cell in enumerate(row))
-            shapes.append(("data", machine, header, n_keys, fixed))
-        previous = row
-    return shapes
 
 
 def read_result(path):
     """The rows of a run's result CSV: path is the file or the result folder holding it."""
     path = Path(path)
-    file = path / RESULT_FILE if path.is_dir() else path
+    file = path / filenames.RESULT_FILE if path.is_dir() else path
     if not file.is_file():
-        where = (f"no {RESULT_FILE} in {path}" if path.is_dir() else f"{path} does not exist")
+        where = (f"no {filenames.RESULT_FILE} in {path}" if path.is_dir()
+                 else f"{path} does not exist")
         raise BaselineError(f"{where}; give the result folder of a run that 01_test.py scored "
                             f"(-d, or -e with --ground-truth) or its result CSV file")
     try:
-        rows = outputs.read_csv(file)
+        rows = safe_io.read_csv(file)
     except (OSError, UnicodeError) as error:
-        raise BaselineError(f"cannot read {file}: {com.describe(error)}") from None
+        raise BaselineError(f"cannot read {file}: {describe(error)}") from None
     if not any(any(cell != "" for cell in row) for row in rows):
         raise BaselineError(f"{file} is empty; rerun 01_test.py for that run")
     return file, rows
@@ -119,14 +66,15 @@ def check_same_layout(runs):
     """Raise a one-line error naming the first run whose layout differs from the first run's,
     and the first row where it does; returns the shared shape."""
     first_file, first_rows = runs[0]
-    reference = shape(first_rows)
+    reference = results.layout(first_rows)
     for file, rows in runs[1:]:
-        other = shape(rows)
+        other = results.layout(rows)
         for i in range(max(len(reference), len(other))):
             mine = reference[i] if i < len(reference) else None
             theirs = other[i] if i < len(other) else None
             same = (mine is not None and theirs is not None
-                    and (mine[0], mine[3], mine[4]) == (theirs[0], theirs[3], theirs[4]))
+                    and (mine.kind, mine.n_keys, mine.fixed)
+                    == (theirs.kind, theirs.n_keys, theirs.fixed))
             if not same:
                 def show(rows_):
                     return (",".join(rows_[i]) if i < len(rows_) else "(no such row)")[:120]
@@ -161,7 +109,7 @@ def summarize(runs):
         for j, cell in enumerate(fixed):
             if cell is not None:
                 continue
-            values = [number(rows[i][j]) for _, rows in runs]
+            values = [results.number(rows[i][j]) for _, rows in runs]
             found = [v for v in values if v is not None]
             empty = len(values) - len(found)
             mean, std, low, high, n = stats(found) if found and not empty else (
@@ -174,22 +122,7 @@ def summarize(runs):
 
 def official(cells):
     """The official score's summary cell, or None where the layout has none (2020)."""
-    return next((c for c in cells if c[3] == OFFICIAL), None)
-
-
-def _blocks(rows):
-    """The machine types' blocks of result.csv: their rows from the name to the last."""
-    block = None
-    for row in rows:
-        if is_title(row):
-            block = [row]
-        elif block is not None and (not row or all(c == "" for c in row)):
-            yield block
-            block = None
-        elif block is not None:
-            block.append(row)
-    if block is not None:
-        yield block
+    return next((c for c in cells if c[3] == results.OFFICIAL_SCORE), None)
 
 
 def run_seeds(file, rows):
@@ -197,12 +130,12 @@ def run_seeds(file, rows):
     whose block (result_<machine>_<dev|eval>.csv) holds the same rows as result.csv and has
     its record (.json) beside it; empty where none has (a result.csv copied without them)."""
     seeds = []
-    for block in _blocks(rows):
+    for block in results.machine_cells(rows):
         machine = block[0][0]
         for dev in (True, False):
-            path = outputs.machine_result_file(file, machine, dev)
+            path = filenames.machine_result_file(file, machine, dev)
             try:
-                same = path.is_file() and outputs.read_csv(path) == block
+                same = path.is_file() and safe_io.read_csv(path) == block
             except (OSError, UnicodeError):
                 same = False
             record = results.read_record(path) if same else None
@@ -343,14 +276,12 @@ def write_summary(paths, out_dir):
             log.warning("%s have the same seed %s: their figures are not independent "
                         "draws (if data and settings are the same, they may be identical)",
                         " and ".join(files), seed)
-    out_dir = Path(out_dir)
-    files = {name: out_dir / name for name in
-             ("summary.csv", "summary_mean.csv", "summary_runs.csv", "summary.html")}
-    outputs.save_csv(files["summary.csv"], summary_rows(cells))
-    outputs.save_csv(files["summary_mean.csv"], mean_rows(runs, cells))
-    outputs.save_csv(files["summary_runs.csv"], [["run", "result file", "seed"]] + [
+    files = filenames.summary_files(out_dir)
+    safe_io.save_csv(files["summary.csv"], summary_rows(cells))
+    safe_io.save_csv(files["summary_mean.csv"], mean_rows(runs, cells))
+    safe_io.save_csv(files["summary_runs.csv"], [["run", "result file", "seed"]] + [
         [k, str(file), seed] for k, ((file, _), seed) in enumerate(zip(runs, seeds), 1)])
-    with outputs.atomic_path(files["summary.html"]) as tmp:
+    with safe_io.atomic_path(files["summary.html"]) as tmp:
         Path(tmp).write_text(page(runs, layout, cells, seeds), encoding="utf-8",
                              errors="surrogateescape")
     return cells, list(files.values())

@@ -20,10 +20,10 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import frame_stacks  # noqa: E402
+from dcase_baseline import frame_stacks  # noqa: E402
 import keras_model  # noqa: E402
 import numpy as np  # noqa: E402
-import scoring  # noqa: E402
+from dcase_baseline import scoring  # noqa: E402
 
 FRAMES_PER_CLIP = 313       # a 10 s clip at 16 kHz, hop 512
 N_MELS, N_FRAMES = 128, 5
@@ -31,7 +31,7 @@ N_MELS, N_FRAMES = 128, 5
 
 def fit_once(stacks, epochs, validation_split):
     """(history of training.fit, the trained model)."""
-    import training
+    from dcase_baseline import training
     fit_config = {"epochs": epochs, "batch_size": 512, "shuffle": True,
                   "validation_split": validation_split, "verbose": 0}
     model = keras_model.get_model(stacks.dim, 0.001)

@@ -18,12 +18,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import checkpoints  # noqa: E402
-import frame_stacks  # noqa: E402
+from dcase_baseline import checkpoints  # noqa: E402
+from dcase_baseline import frame_stacks  # noqa: E402
 import keras_model  # noqa: E402
-import mahalanobis  # noqa: E402
-import scoring  # noqa: E402
-import training  # noqa: E402
+from dcase_baseline import mahalanobis  # noqa: E402
+from dcase_baseline import scoring  # noqa: E402
+from dcase_baseline import training  # noqa: E402
 
 FRAMES_PER_CLIP, N_MELS, N_FRAMES = 313, 128, 5
 

@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
 ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
 
 import common as com  # noqa: E402
-import frame_stacks  # noqa: E402
+from dcase_baseline import frame_stacks  # noqa: E402
 
 SECTIONS = {"00": 1.0, "01": 1.2, "02": 1.4}
 SHAPES = {   # clips per section: train source/target normals; test normals = anomalies per domain
@@ -122,7 +122,7 @@ def total_seconds(figures):
 
 def feature_figures(train_files, work):
     """Log-mel extraction of the training clips: one process, all cores, the cache cold and warm."""
-    import features
+    from dcase_baseline import features
     for path in train_files:          # every variant then reads the clips from the page cache
         Path(path).read_bytes()
     cores = os.cpu_count()
@@ -148,9 +148,9 @@ def feature_figures(train_files, work):
 def step_times(log_mels):
     """ms per training step (validation pass included) of a plain fit and of training.fit,
     on all training vectors."""
-    keras = com.import_keras()
     import keras_model
-    import training
+    from dcase_baseline import training
+    from dcase_baseline.keras_backend import keras
     stacks = frame_stacks.frame_index(log_mels, FEATURE["n_frames"])
     epochs = 3
     fit_config = dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)
@@ -185,7 +185,7 @@ def scoring_figures(model, log_mels, per_clip_sample):
     """All clips scored by scoring.clip_scores against one model.predict call per clip (the
     original's way), each timed after one warm-up call (the tracing of the model's function is
     paid once per run), the faster of two runs each."""
-    import scoring
+    from dcase_baseline import scoring
     def batched_scores(log_mels):
         return scoring.clip_scores(model, frame_stacks.frame_index(log_mels, FEATURE["n_frames"]))
 
@@ -328,13 +328,14 @@ def main():
     args = parser.parse_args()
     if args.gpu:
         return gpu_line(args)
-    import clips
     import psutil
+
+    from dcase_baseline import clips, years
     args.work.mkdir(parents=True, exist_ok=True)
     shape = "300" if args.small else "2022"
     data = dataset(args.work, shape)
     small = dataset(args.work, "300")
-    train_files = clips.train_files(data / "bench", dev=True)
+    train_files = clips.train_files(data / "bench", True, years.YEARS[years.DEFAULT_YEAR])
 
     results = {"shape": shape, "machine": f"{platform.processor() or platform.machine()}, "
                f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",

@@ -145,7 +145,7 @@ def test_dev_and_eval_in_the_layout_the_scripts_read(tmp_path, server):
         "valve/train/section_03_source_train_normal_0000_a.wav"]
     # the scripts' own file lists find the clips
     sys.path.insert(0, str(ROOT))
-    import clips
+    from dcase_baseline import clips
     assert [d.name for d in clips.machine_dirs(tmp_path / "dev_data", "dev_directory")] == [
         "fan", "valve"]
 

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 import soundfile
 
-import clips
 import common as com
-import metrics
-import outputs
 from conftest import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
                       start, write_config)
+from dcase_baseline import clips, filenames, metrics, safe_io, years
+from dcase_baseline.errors import BaselineError
 
 TRAIN = "section_00_source_train_normal_0003_speed_normal.wav"
 TEST = "section_01_source_test_normal_0002_speed_normal.wav"
@@ -34,7 +33,7 @@ def test_clips_with_an_upper_case_extension_are_read(dev_run, demo_dev, tmp_path
         path = data / "motor" / folder / name
         renamed.append(path.rename(path.with_suffix(extension)))
     (data / "motor" / "test" / "notes.txt").write_text("recorded on Monday")
-    assert renamed[0] in clips.train_files(data / "motor", dev=True)
+    assert renamed[0] in clips.train_files(data / "motor", True, years.YEARS[2022])
     write_config(tmp_path, dev_directory=str(data), model_directory=str(dev_run[0] / "model"))
     run = run_script("01_test.py", "-d", cwd=tmp_path)
     names = score_names(tmp_path / "result", "motor", "01")
@@ -89,8 +88,8 @@ def test_silent_clips_are_used_with_a_warning(dev_run, demo_dev, tmp_path):
 def test_written_files_get_the_permissions_of_the_umask(tmp_path, umask, mode):
     old = os.umask(umask)
     try:
-        outputs.save_csv(tmp_path / "scores.csv", [["a.wav", 1.0]])
-        with outputs.atomic_path(tmp_path / "model_fan.keras") as tmp:
+        safe_io.save_csv(tmp_path / "scores.csv", [["a.wav", 1.0]])
+        with safe_io.atomic_path(tmp_path / "model_fan.keras") as tmp:
             open(tmp, "wb").write(b"model")
     finally:
         os.umask(old)
@@ -120,9 +119,9 @@ def test_unreadable_model_is_reported_as_a_permission_problem(dev_run, monkeypat
         return open(path, *args, **kwargs)
 
     # as root (CI) no file is unreadable, so the refusal is simulated
-    monkeypatch.setattr(com, "open", refuse, raising=False)
-    with pytest.raises(com.BaselineError, match=f"cannot read model {model}: permission denied"):
-        com.check_readable(model, "model")
+    monkeypatch.setattr(safe_io, "open", refuse, raising=False)
+    with pytest.raises(BaselineError, match=f"cannot read model {model}: permission denied"):
+        safe_io.check_readable(model, "model")
 
 
 # 7
@@ -150,12 +149,12 @@ def test_duplicated_config_key_is_an_error(tmp_path):
     path = tmp_path / "baseline.yaml"
     path.write_text(text.replace("max_fpr: 0.1", "max_fpr: 0.1\nmax_fpr: 0.2"))
     line = text.splitlines().index("max_fpr: 0.1") + 1
-    with pytest.raises(com.BaselineError,
+    with pytest.raises(BaselineError,
                        match=f"key 'max_fpr' is given twice \\(lines {line} and {line + 1}\\)"):
         com.load_config(path)
     path.write_text(text.replace("  epochs: 100", "  epochs: 100\n  epochs: 5"))
     line = text.splitlines().index("  epochs: 100") + 1
-    with pytest.raises(com.BaselineError,
+    with pytest.raises(BaselineError,
                        match=f"key 'fit.epochs' is given twice \\(lines {line} and {line + 1}\\)"):
         com.load_config(path)
 
@@ -199,7 +198,8 @@ def test_relative_data_folder_error_says_where_it_was_looked_for(tmp_path):
 
 # 12 (end to end in test_bad_input.test_section_without_target_domain)
 def test_domain_without_clips_leaves_precision_recall_f1_empty():
-    row = metrics.section_metrics([0, 0, 1], [0.1, 0.2, 0.9], [0, 1, 1], ["source"] * 3, 0.1)
+    row = metrics.unit_metrics(years.SECTION_METRICS, [0, 0, 1], [0.1, 0.2, 0.9], [0, 1, 1],
+                               ["source"] * 3, 0.1)
     # source: tp 1, fp 1, fn 0 -> precision 0.5, recall 1, F1 2/3; no target clips at all
     assert row[3:] == [pytest.approx(0.5), None, pytest.approx(1.0), None,
                        pytest.approx(2 / 3), None]
@@ -238,7 +238,7 @@ def test_parallel_training_runs_train_each_machine_type_once(dev_run, demo_dev, 
 def test_killed_training_leaves_no_lock_that_blocks(demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.epochs": 400})
     process = start("00_train.py", "-d", "-m", "motor", cwd=tmp_path)
-    lock = outputs.training_lock_file(tmp_path / "model", "motor")
+    lock = filenames.training_lock_file(tmp_path / "model", "motor")
     deadline = time.time() + 300
     while not lock.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.2)

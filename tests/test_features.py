@@ -8,8 +8,8 @@ import pytest
 import soundfile
 from threadpoolctl import threadpool_limits
 
-import features
-import frame_stacks
+from dcase_baseline import features
+from dcase_baseline import frame_stacks
 from conftest import shared_path
 
 FEATURE = {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024, "hop_length": 512,
@@ -138,26 +138,6 @@ def test_short_clip_gives_no_vectors(tmp_path):
     path = tmp_path / "short.wav"
     soundfile.write(path, tone(0.05, 16000), 16000)  # 800 samples: 2 frames of hop 512
     assert scripts_vectors(path, n_mels=128, n_frames=5).shape == (0, 640)
-
-
-def test_frame_stacks_are_frame_major():
-    log_mel = np.arange(6 * 3, dtype=np.float32).reshape(6, 3)   # 6 frames of 3 mels
-    stacks = frame_stacks.frame_index([log_mel], 4)
-    vectors = stacks.vectors(stacks.starts)
-    assert vectors.shape == (3, 12)
-    assert vectors[1].tolist() == log_mel[1:5].ravel().tolist()
-    stacks = frame_stacks.frame_index([log_mel], 7)
-    assert stacks.vectors(stacks.starts).shape == (0, 21)
-
-
-def test_frame_index_keeps_clips_apart_and_applies_the_hop():
-    clips = [np.full((6, 2), 1.0, np.float32), np.full((4, 2), 2.0, np.float32),
-             np.full((1, 2), 3.0, np.float32)]
-    stacks = frame_stacks.frame_index(clips, n_frames=3, n_hop_frames=2)
-    assert stacks.starts.tolist() == [0, 2, 6] and stacks.owners.tolist() == [0, 0, 1]
-    assert stacks.n_clips == 3 and stacks.dim == 6
-    vectors = stacks.vectors(stacks.starts)
-    assert vectors.tolist() == [[1.0] * 6, [1.0] * 6, [2.0] * 6]
 
 
 @pytest.mark.parametrize("make, message", [

@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-import frame_stacks
-import mahalanobis
+from dcase_baseline import frame_stacks
+from dcase_baseline import mahalanobis
 from conftest import (copy_machine, read_rows, run_script, short_training_clips,
                       write_config)
-from errors import BaselineError
+from dcase_baseline.errors import BaselineError
 
 
 class Halving:
@@ -59,7 +59,7 @@ def test_scores_equal_the_reference(monkeypatch):
     test = [rng.normal(size=(rng.integers(8, 30), n_mels)).astype(np.float32) for _ in range(5)]
     model = Halving()
     # small batches that cut clips apart: the per-clip sums must not depend on the cuts
-    monkeypatch.setattr("scoring.BATCH_VECTORS", 7)
+    monkeypatch.setattr("dcase_baseline.scoring.BATCH_VECTORS", 7)
     stacks = frame_stacks.frame_index(train, n_frames)
     _, scatter = mahalanobis.clip_mean_residuals(model, stacks, domains)
     precision = mahalanobis.precisions(mahalanobis.covariances(scatter), "fan",
@@ -104,7 +104,7 @@ def test_singular_covariance_is_an_error_and_shrinkage_mends_it():
 
 
 def test_end_to_end_scores_of_a_trained_model(demo_dev, tmp_path):
-    import features
+    from dcase_baseline import features
     import keras_model
     data = copy_machine(demo_dev, tmp_path)
     write_config(tmp_path, dev_directory=str(data), seed=2, score="mahalanobis")

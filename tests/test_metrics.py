@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import metrics
+from dcase_baseline import metrics, years
 
 # Section of 6 clips: source normals 0.1, 0.4; target normals 0.35, 0.8;
 # one source anomaly 0.5 and one target anomaly 0.3.
@@ -61,7 +61,8 @@ def test_precision_recall_f1():
 
 def test_section_metrics_row():
     decisions = [0, 1, 1, 1, 1, 0]
-    row = metrics.section_metrics(Y_TRUE, SCORES, decisions, DOMAINS, max_fpr=0.1)
+    row = metrics.unit_metrics(years.SECTION_METRICS, Y_TRUE, SCORES, decisions, DOMAINS,
+                               max_fpr=0.1)
     # source clips: normals -> 0, 1; anomaly -> 1: tp 1, fp 1, fn 0 -> P 0.5, R 1, F1 2/3
     # target clips: normals -> 1, 1; anomaly -> 0: tp 0, fp 2, fn 1 -> P 0, R 0, F1 0
     assert row[0] == pytest.approx(0.75) and row[1] == pytest.approx(0.25)
@@ -69,7 +70,8 @@ def test_section_metrics_row():
 
 
 def test_section_without_target_normals_leaves_auc_target_empty():
-    row = metrics.section_metrics([0, 0, 1], [0.1, 0.2, 0.9], [0, 0, 1], ["source"] * 3, 0.1)
+    row = metrics.unit_metrics(years.SECTION_METRICS, [0, 0, 1], [0.1, 0.2, 0.9], [0, 0, 1],
+                               ["source"] * 3, 0.1)
     assert row[0] == pytest.approx(1.0) and row[1] is None and row[2] == pytest.approx(1.0)
 
 
@@ -87,10 +89,28 @@ def test_harmonic_mean_clips_zero_at_eps():
     assert 0 < harmonic[0] < 1e-15
 
 
-def test_official_score_is_harmonic_mean_of_aucs_and_paucs():
-    rows = [[0.5, 1.0, 0.25] + [0.9] * 6, [1.0, None, 0.5] + [0.1] * 6]
+def test_columns_of_the_other_years():
+    decisions = [0, 1, 1, 1, 1, 0]
+    # 2020 and 2021: over all six clips. Normals {0.1, 0.4, 0.35, 0.8} against anomalies
+    # {0.5, 0.3}: 0.5 beats 3, 0.3 beats 1 -> AUC 4/8. Decisions: tp 1 (index 4), fp 3
+    # (1, 2, 3), fn 1 (5) -> precision 1/4, recall 1/2, F1 2 * 1/8 / (3/4) = 1/3
+    row = metrics.unit_metrics(["AUC", "precision", "recall", "F1 score"], Y_TRUE, SCORES,
+                               decisions, DOMAINS, 0.1)
+    assert row == pytest.approx([0.5, 0.25, 0.5, 1 / 3])
+    # 2023 on, pAUC (source) over the source clips only: normals {0.1, 0.4}, anomaly 0.5
+    # ranked above both -> a perfect partial AUC, 1; target: normals {0.35, 0.8}, anomaly 0.3
+    # below both: FPR reaches 1 before any TPR, so no area in FPR <= 0.1: 0.5 * (1 - 1/19)
+    row = metrics.unit_metrics(["pAUC (source)", "pAUC (target)"], Y_TRUE, SCORES, decisions,
+                               DOMAINS, 0.1)
+    assert row == pytest.approx([1.0, 0.5 * (1 - 1 / 19)])
+    with pytest.raises(ValueError, match="unknown metric columns"):
+        metrics.unit_metrics(["AUC (mixed)"], Y_TRUE, SCORES, decisions, DOMAINS, 0.1)
+
+
+def test_official_score_is_harmonic_mean_of_the_values_given():
     # values 0.5, 1, 0.25, 1, 0.5: 5 / (2 + 1 + 4 + 1 + 2) = 0.5
-    assert metrics.official_score(rows) == pytest.approx(0.5)
+    assert metrics.official_score([[0.5, 1.0, 0.25], [1.0, None, 0.5]]) == pytest.approx(0.5)
+    assert metrics.official_score([[None]]) is None
 
 
 def test_inputs_are_checked():

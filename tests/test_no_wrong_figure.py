@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import soundfile
 
-import outputs
-import report
 from conftest import (copy_machine, read_rows, run_script, short_training_clips,
                       write_config)
+from dcase_baseline import filenames, report, safe_io
+from dcase_baseline.errors import BaselineError
 
 TEST_CLIP = "section_00_source_test_normal_0001_speed_normal.wav"
 
@@ -33,7 +33,7 @@ def test_result_csv_holds_only_this_runs_blocks(dev_run, demo_dev, tmp_path):
     copy_models(dev_run, tmp_path)
     first = write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
     run_script("01_test.py", "-d", "-c", first, "--no-report", cwd=tmp_path)
-    assert {p.name for p in outputs.machine_result_files(tmp_path / "result/result.csv", True)} \
+    assert {p.name for p in filenames.machine_result_files(tmp_path / "result/result.csv", True)} \
         == {"result_motor_dev.csv", "result_pump_dev.csv"}
     # another data set: motor only, some of its test clips gone, so that its figures differ
     other = copy_machine(demo_dev, tmp_path / "other")
@@ -85,7 +85,7 @@ def test_a_threshold_of_another_model_is_refused(dev_run, demo_dev, tmp_path):
         f"{model / 'model_motor.keras'}; retrain it with `python 00_train.py -d -m motor "
         f"--force`")
     # the same while a training of motor holds its lock: the message says to wait for it
-    with outputs.file_lock(outputs.training_lock_file(model, "motor"), wait=False) as mine:
+    with safe_io.file_lock(filenames.training_lock_file(model, "motor"), wait=False) as mine:
         assert mine
         failed = run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path, check=False)
     assert "another process is training this machine type" in failed.stderr
@@ -98,7 +98,7 @@ def test_a_threshold_of_another_model_is_refused(dev_run, demo_dev, tmp_path):
 def test_original_score_distribution_is_still_read(dev_run, demo_dev, tmp_path):
     import joblib
 
-    import detector
+    from dcase_baseline import detector
     copy_models(dev_run, tmp_path)
     distr = tmp_path / "model" / "score_distr_motor.pkl"
     gamma, *_ = detector.read_score_distribution(distr)
@@ -134,7 +134,7 @@ def test_averaged_channels_are_counted_once_per_run(demo_dev, tmp_path):
 
 
 def test_one_channel_gives_the_features_of_that_channel_alone(demo_dev, tmp_path):
-    import features
+    from dcase_baseline import features
     data = stereo_copy(demo_dev, tmp_path)
     stereo = sorted((data / "motor" / "test").glob("*.wav"))[0]
     y, rate = soundfile.read(stereo, dtype="float32")
@@ -251,8 +251,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(dev_run, demo_d
 def test_a_failed_write_names_the_file_and_the_errno(tmp_path):
     target = tmp_path / "plots" / "motor.png"
     for number in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
-        with pytest.raises(outputs.BaselineError) as raised:
-            with outputs.atomic_path(target) as tmp:
+        with pytest.raises(BaselineError) as raised:
+            with safe_io.atomic_path(target) as tmp:
                 open(tmp, "wb").write(b"half")
                 raise OSError(number, os.strerror(number))
         assert str(raised.value).startswith(
@@ -269,7 +269,7 @@ def test_a_failed_write_names_the_file_and_the_errno(tmp_path):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("builtins.open", full_disk_open)
-        with pytest.raises(outputs.BaselineError, match="No space left on device"):
+        with pytest.raises(BaselineError, match="No space left on device"):
             report.save_loss_plot(target, "motor", history)
     assert list(target.parent.iterdir()) == []
 

@@ -93,15 +93,17 @@ def test_bad_input_rows_cited_by_the_tests_exist():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """`bash demo/run.sh` run in a copy of the project (its top-level files and demo/), so the
-    demo_work folder of the checkout is left alone. Returns (console lines, result.csv text)."""
+    """`bash demo/run.sh` run in a copy of the project (its top-level files, the library and
+    demo/), so the demo_work folder of the checkout is left alone. Returns (console lines,
+    result.csv text)."""
     project = tmp_path_factory.mktemp("demo") / "project"
     project.mkdir()
     for path in ROOT.iterdir():
         if path.is_file():
             shutil.copy2(path, project / path.name)
-    shutil.copytree(ROOT / "demo", project / "demo",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("dcase_baseline", "demo"):
+        shutil.copytree(ROOT / folder, project / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     env = dict(os.environ, PYTHONUNBUFFERED="1",
                PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
     run = subprocess.run(["bash", "demo/run.sh"], cwd=project, env=env, text=True,

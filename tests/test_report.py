@@ -9,6 +9,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from conftest import ROOT, check_report_table, report_parts, run_script, write_config
+from dcase_baseline import filenames, report, results, safe_io, years
 
 HEAVY = ("tensorflow", "keras", "librosa", "jax", "sklearn", "matplotlib", "scipy.stats")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (INFO|WARNING|ERROR) - ")
@@ -98,19 +99,29 @@ def test_report_can_be_turned_off(dev_run, demo_dev, tmp_path):
 NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
 
 
+def as_blocks(blocks):
+    """results.MachineBlocks of [(machine, [(keys, values)])]."""
+    return [results.MachineBlock(machine, [results.ResultRow(keys, values)
+                                           for keys, values in rows])
+            for machine, rows in blocks]
+
+
+def write_report(result_csv, model, blocks, year=2022):
+    """report.write_report of a development run's blocks [(machine, [(keys, values)])]."""
+    return report.write_report(result_csv, model, as_blocks(blocks), True, years.YEARS[year])
+
+
 def make_result(folder, blocks, pictures=True, year=2022):
     """A result folder as 01_test.py leaves it: result.csv of these blocks in the year's layout,
     and (pictures) a plot per machine type and its training loss picture; returns (result.csv,
     model folder)."""
-    import metrics
-    import outputs
-    import report
     result, model = folder / "result", folder / "model"
-    outputs.save_csv(result / "result.csv", metrics.result_rows(blocks, year))
+    safe_io.save_csv(result / "result.csv", results.result_rows(as_blocks(blocks),
+                                                                years.YEARS[year]))
     if pictures:
         for machine, _ in blocks:
-            for path in (report.plot_file(result, machine, True),
-                         outputs.history_file(model, machine)):
+            for path in (filenames.plot_file(result, machine, True),
+                         filenames.history_file(model, machine)):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(b"\x89PNG\r\n\x1a\n" + machine.encode())
     return result / "result.csv", model
@@ -119,10 +130,8 @@ def make_result(folder, blocks, pictures=True, year=2022):
 @pytest.mark.parametrize("machine", ["fan#2", "fan?x", "100%fan", "my fan", "a&b"])
 def test_report_links_work_for_any_machine_name(machine, tmp_path):
     from urllib.parse import unquote
-
-    import report
     result_csv, model = make_result(tmp_path, [(machine, [(("00",), NINE)])])
-    page = report.write_report(result_csv, model, [(machine, [(("00",), NINE)])], dev=True)
+    page = write_report(result_csv, model, [(machine, [(("00",), NINE)])])
     _, images = report_parts(page)
     assert len(images) == 2
     for image in images:
@@ -142,7 +151,6 @@ def _overlap(a, b):
 def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
     import numpy as np
 
-    import report
     rng = np.random.default_rng(0)
     labels = np.array([0] * 5 + [1] * 3 + [0] * 2 + [1] * 3)
     domains = np.array(["source"] * 8 + ["target"] * 5)
@@ -175,7 +183,6 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
     {"loss": [3.0, 2.0, 1.5, 1.2, 1.1], "seconds": [1.0] * 5},
 ])
 def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path):
-    import report
     figure = report.loss_figure("fan", history)
     figure.draw(FigureCanvasAgg(figure).get_renderer())
     axis = figure.axes[0]
@@ -194,16 +201,15 @@ def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path)
 
 
 def test_published_2022_figures_only_for_the_2022_data(tmp_path):
-    import report
     blocks = [("fan", [(("00",), NINE)])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False)
-    text = report.write_report(result_csv, model, blocks, dev=True).read_text()
+    text = write_report(result_csv, model, blocks).read_text()
     assert "0.8488" in text and "0.6862" in text           # 2022 is the default year
-    text = report.write_report(result_csv, model, blocks, dev=True, year=2022).read_text()
+    text = write_report(result_csv, model, blocks, 2022).read_text()
     assert "<th>fan</th><th>00</th><td>0.9000</td><td>0.8488</td>" in text
     assert "DCASE 2022 Task 2 autoencoder baseline: development results" in text
     for year in (2023, 2024):
-        text = report.write_report(result_csv, model, blocks, dev=True, year=year).read_text()
+        text = write_report(result_csv, model, blocks, year).read_text()
         assert "0.8488" not in text and "0.6862" not in text
 
 
@@ -234,16 +240,14 @@ def comparison_rows(page):
 
 @pytest.mark.parametrize("year", sorted(DEV_ROWS))
 def test_each_years_published_figures_beside_this_runs(year, tmp_path):
-    import metrics
-    import report
     blocks = [(machine, [(keys, values)]) for machine, keys, values in DEV_ROWS[year]]
     result_csv, model = make_result(tmp_path, blocks, pictures=False, year=year)
-    page = report.write_report(result_csv, model, blocks, dev=True, year=year)
+    page = write_report(result_csv, model, blocks, year)
     rows = check_report_table(page, result_csv)
     text = page.read_text()
-    columns = report.compared_columns(year)
+    columns = years.YEARS[year].ranked_columns
     assert len(columns) == (2 if year < 2022 else 3)
-    assert "<th>machine</th>" + "".join(f"<th>{k}</th>" for k in metrics.key_names(year)) \
+    assert "<th>machine</th>" + "".join(f"<th>{k}</th>" for k in years.YEARS[year].unit_keys) \
         + "".join(f"<th>{c}</th><th>published</th>" for c in columns) in text
     shown = comparison_rows(page)
     (first, keys, values), (second, other_keys, _) = DEV_ROWS[year]
@@ -268,16 +272,15 @@ def test_each_years_published_figures_beside_this_runs(year, tmp_path):
     table = text[:text.index("</table>")]
     for key in keys:
         assert f"<th>{key}</th>" in table
-    assert rows[1] == metrics.key_names(year) + metrics.metric_names(year)
+    assert rows[1] == list(years.YEARS[year].unit_keys + years.YEARS[year].metric_columns)
 
 
 def test_the_2020_table_and_its_averages(tmp_path):
-    import report
     ids = ("00", "02", "04", "06")
     blocks = [("fan", [((i,), [0.6 + k / 100, 0.5]) for k, i in enumerate(ids)]),
               ("slider", [(("00",), [0.9, None])])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False, year=2020)
-    page = report.write_report(result_csv, model, blocks, dev=True, year=2020)
+    page = write_report(result_csv, model, blocks, 2020)
     rows = check_report_table(page, result_csv)
     assert rows[:3] == [["fan"], ["id", "AUC", "pAUC"], ["00", "0.6000", "0.5000"]]
     assert ["Average", "0.6150", "0.5000"] in rows
@@ -295,12 +298,11 @@ def test_the_2020_table_and_its_averages(tmp_path):
 
 
 def test_the_2021_table_keys_and_zeros(tmp_path):
-    import report
     zero = [0.61, 0.52, 0.0, 0.0, 0.0]
     blocks = [("valve", [(("00", "source"), [0.7, 0.55, 0.5, 0.4, 0.444]),
                          (("00", "target"), zero)])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False, year=2021)
-    page = report.write_report(result_csv, model, blocks, dev=True, year=2021)
+    page = write_report(result_csv, model, blocks, 2021)
     rows = check_report_table(page, result_csv)
     assert rows[1] == ["section", "domain", "AUC", "pAUC", "precision", "recall", "F1 score"]
     assert rows[3][:2] == ["00", "target"] and rows[4][:2] == ["arithmetic mean", ""]
@@ -323,7 +325,6 @@ def test_the_2021_table_keys_and_zeros(tmp_path):
 
 
 def test_zero_precision_recall_f1_are_explained(tmp_path):
-    import report
     # section 00: target clips all normal, nothing decided anomalous: P/R/F1 (target) are 0;
     # section 01: no target clips: those cells empty
     zero = [0.9, 0.6, 0.7, 0.5, 0.0, 0.3, 0.0, 0.375, 0.0]
@@ -331,7 +332,7 @@ def test_zero_precision_recall_f1_are_explained(tmp_path):
     blocks = [("fan", [(("00",), zero), (("01",), empty)]), ("pump", [(("00",), NINE)])]
     result_csv, model = make_result(tmp_path, blocks, pictures=False)
     before = result_csv.read_bytes()
-    page = report.write_report(result_csv, model, blocks, dev=True)
+    page = write_report(result_csv, model, blocks)
     assert result_csv.read_bytes() == before        # result.csv stays as written
     rows = check_report_table(page, result_csv)
     assert rows[2][:1] + rows[2][5::2] == ["00", "0.0000", "0.0000", "0.0000"]
@@ -349,7 +350,7 @@ def test_zero_precision_recall_f1_are_explained(tmp_path):
     # a 0 AUC is not a decision metric: no explanation for it, nor a note when no cell is 0
     blocks = [("fan", [(("00",), [0.0] + NINE[1:])])]
     result_csv, model = make_result(tmp_path / "plain", blocks, pictures=False)
-    text = report.write_report(result_csv, model, blocks, dev=True).read_text()
+    text = write_report(result_csv, model, blocks).read_text()
     assert "<td>0.0000</td>" in text
     assert 'class="zero"' not in text and 'class="note"' not in text
 

@@ -4,8 +4,8 @@ import functools
 import numpy as np
 import pytest
 
-import frame_stacks
-import scoring
+from dcase_baseline import frame_stacks
+from dcase_baseline import scoring
 
 
 class Half:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import frame_stacks
+from dcase_baseline import frame_stacks
 import keras_model
-import training
+from dcase_baseline import training
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +90,8 @@ JAX_FIT = """
 import sys, keras, numpy as np
 keras.config.set_floatx("float64")
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
-import test_training, training
+import test_training
+from dcase_baseline import training
 stacks, x = test_training.small_data()
 model = test_training.noise_free_model()
 start = np.load("start.npz")
@@ -153,12 +154,3 @@ def test_batches_split_off_the_smaller_last_batch():
     assert last.tolist() == list(range(64, 70))
     full, last = training.batches(np.arange(64), 32)
     assert full.shape == (2, 32) and len(last) == 0
-
-
-def test_frames_start_on_a_64_byte_boundary():
-    # TensorFlow reads the frames in place only then (DLPack), else copies them
-    for n_clips in (1, 3, 7):
-        log_mels = [np.ones((9 + n, 4), np.float32) for n in range(n_clips)]
-        frames = frame_stacks.frame_index(log_mels, 5).frames
-        assert frames.ctypes.data % 64 == 0 and frames.flags.c_contiguous
-        np.testing.assert_array_equal(frames, np.concatenate(log_mels))

@@ -1,9 +1,10 @@
-"""Clip-name parsing and the file lists built from it."""
+"""clips.py: clip-name parsing and the file lists and test units built from it."""
 import pytest
 
-import clips
-import common as com
+from dcase_baseline import clips, years
+from dcase_baseline.errors import BaselineError
 
+Y2020, Y2021, Y2022 = (years.YEARS[y] for y in (2020, 2021, 2022))
 
 FIELDS = ("section", "domain", "split", "label", "index", "attributes")
 
@@ -22,20 +23,20 @@ FIELDS = ("section", "domain", "split", "label", "index", "attributes")
     ("section_03_0199.wav", ("03", None, None, None, "0199", None)),
 ])
 def test_parse_clip_name(name, expected):
-    assert clips.parse_clip_name(name) == dict(zip(FIELDS, expected))
-    assert clips.parse_clip_name(f"/data/source/target/{name}") == dict(zip(FIELDS, expected))
+    assert clips.parse_clip_name(name, Y2022) == dict(zip(FIELDS, expected))
+    assert clips.parse_clip_name(f"/data/source/target/{name}", Y2022) == dict(zip(FIELDS, expected))
 
 
 @pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",
                                   "section_00_source_train_normal_0000_x.flac", "notes.txt",
                                   "section_00_source_train_normal_.wav"])
 def test_names_outside_the_scheme(name):
-    assert clips.parse_clip_name(name) is None
+    assert clips.parse_clip_name(name, Y2022) is None
 
 
 def test_ground_truth_key_accepts_both_evaluation_spellings():
-    assert clips.ground_truth_key("section_03_test_0007.wav") == "section_03_0007"
-    assert clips.ground_truth_key("section_03_0007.wav") == "section_03_0007"
+    assert clips.ground_truth_key("section_03_test_0007.wav", Y2022) == "section_03_0007"
+    assert clips.ground_truth_key("section_03_0007.wav", Y2022) == "section_03_0007"
 
 
 def touch(folder, names):
@@ -55,12 +56,13 @@ def test_development_file_lists(tmp_path):
                              "section_00_source_test_anomaly_0000_k.wav",
                              "section_00_source_test_normal_0001_k.wav",
                              "section_00_source_test_normal_0000_k.wav"])
-    assert [p.name for p in clips.train_files(machine, dev=True)] == [
+    assert [p.name for p in clips.train_files(machine, True, Y2022)] == [
         "section_00_source_train_normal_0000_.wav", "section_00_source_train_normal_0001_a.wav",
         "section_01_target_train_normal_0000_b.wav"]
-    found = clips.units(machine, dev=True)
-    assert [section for section, *_ in found] == ["section_00", "section_01"]
-    _, paths, labels, domains = found[0]
+    found = clips.units(machine, True, Y2022)
+    assert [(unit.name, unit.keys) for unit in found] == [("section_00", ("00",)),
+                                                          ("section_01", ("01",))]
+    _, _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_00_source_test_normal_0000_k.wav",
                                        "section_00_source_test_normal_0001_k.wav",
                                        "section_00_target_test_normal_0000_k.wav",
@@ -75,10 +77,10 @@ def test_evaluation_file_lists(tmp_path):
                               "section_03_target_train_normal_0000_a.wav"])
     touch(machine / "test", ["section_04_test_0000.wav", "section_03_test_0001.wav",
                              "section_03_test_0000.wav"])
-    assert len(clips.train_files(machine, dev=False)) == 2
-    found = clips.units(machine, dev=False)
-    assert [section for section, *_ in found] == ["section_03", "section_04"]
-    _, paths, labels, domains = found[0]
+    assert len(clips.train_files(machine, False, Y2022)) == 2
+    found = clips.units(machine, False, Y2022)
+    assert [unit.name for unit in found] == ["section_03", "section_04"]
+    _, _, paths, labels, domains = found[0]
     assert [p.name for p in paths] == ["section_03_test_0000.wav", "section_03_test_0001.wav"]
     assert labels is None and domains is None
 
@@ -90,9 +92,9 @@ def test_machine_dirs_sorted_selected_and_checked(tmp_path):
     assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory")] == ["ToyCar", "fan",
                                                                              "valve"]
     assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory", ["valve"])] == ["valve"]
-    with pytest.raises(com.BaselineError, match="unknown machine type pump.*ToyCar, fan, valve"):
+    with pytest.raises(BaselineError, match="unknown machine type pump.*ToyCar, fan, valve"):
         clips.machine_dirs(tmp_path, "dev_directory", ["pump"])
-    with pytest.raises(com.BaselineError, match="dev_directory folder not found"):
+    with pytest.raises(BaselineError, match="dev_directory folder not found"):
         clips.machine_dirs(tmp_path / "missing", "dev_directory")
 
 
@@ -107,26 +109,25 @@ def test_training_layout_errors_name_the_folder(tmp_path, layout, message):
     machine.mkdir()
     for folder, names in layout.items():
         touch(machine / folder, names)
-    with pytest.raises(com.BaselineError, match=message):
-        clips.train_files(machine, dev=True)
+    with pytest.raises(BaselineError, match=message):
+        clips.train_files(machine, True, Y2022)
 
 
 def test_2020_names_and_machine_ids(tmp_path):
-    assert clips.parse_clip_name("anomaly_id_02_00000013.wav", 2020) == {
+    assert clips.parse_clip_name("anomaly_id_02_00000013.wav", Y2020) == {
         "label": "anomaly", "id": "02", "index": "00000013"}
-    assert clips.parse_clip_name("id_05_00000000.wav", 2020)["label"] is None
-    assert clips.parse_clip_name("section_00_source_test_normal_0000_a.wav", 2020) is None
-    assert clips.looks_like("normal_id_00_00000000.wav").startswith("DCASE 2020")
+    assert clips.parse_clip_name("id_05_00000000.wav", Y2020)["label"] is None
+    assert clips.parse_clip_name("section_00_source_test_normal_0000_a.wav", Y2020) is None
     machine = tmp_path / "ToyCar"
     touch(machine / "train", ["normal_id_01_00000001.wav", "normal_id_01_00000000.wav"])
     touch(machine / "test", ["anomaly_id_02_00000000.wav", "normal_id_02_00000000.wav",
                              "normal_id_01_00000000.wav", "anomaly_id_01_00000000.wav"])
-    assert [p.name for p in clips.train_files(machine, True, 2020)] == [
+    assert [p.name for p in clips.train_files(machine, True, Y2020)] == [
         "normal_id_01_00000000.wav", "normal_id_01_00000001.wav"]
-    found = clips.units(machine, True, 2020)
-    assert [(unit, [p.name for p in paths], labels.tolist()) for unit, paths, labels, _ in found] \
-        == [("id_01", ["normal_id_01_00000000.wav", "anomaly_id_01_00000000.wav"], [0, 1]),
-            ("id_02", ["normal_id_02_00000000.wav", "anomaly_id_02_00000000.wav"], [0, 1])]
+    found = clips.units(machine, True, Y2020)
+    assert [(u.name, u.keys, [p.name for p in u.paths], u.labels.tolist()) for u in found] == [
+        ("id_01", ("01",), ["normal_id_01_00000000.wav", "anomaly_id_01_00000000.wav"], [0, 1]),
+        ("id_02", ("02",), ["normal_id_02_00000000.wav", "anomaly_id_02_00000000.wav"], [0, 1])]
 
 
 def test_2021_units_are_sections_of_each_domain_folder(tmp_path):
@@ -136,10 +137,11 @@ def test_2021_units_are_sections_of_each_domain_folder(tmp_path):
                                     "section_00_source_test_normal_0000.wav"])
     touch(machine / "target_test", ["section_00_target_test_normal_0000.wav",
                                     "section_00_target_test_anomaly_0000.wav"])
-    found = clips.units(machine, True, 2021)
-    assert [unit for unit, *_ in found] == ["section_00_source", "section_01_source",
-                                            "section_00_target"]
-    assert found[0][3].tolist() == ["source", "source"]
-    assert found[2][3].tolist() == ["target", "target"]
-    assert [p.name for p in found[2][1]] == ["section_00_target_test_normal_0000.wav",
+    found = clips.units(machine, True, Y2021)
+    assert [(unit.name, unit.keys) for unit in found] == [
+        ("section_00_source", ("00", "source")), ("section_01_source", ("01", "source")),
+        ("section_00_target", ("00", "target"))]
+    assert found[0].domains.tolist() == ["source", "source"]
+    assert found[2].domains.tolist() == ["target", "target"]
+    assert [p.name for p in found[2].paths] == ["section_00_target_test_normal_0000.wav",
                                              "section_00_target_test_anomaly_0000.wav"]

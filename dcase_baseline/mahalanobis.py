@@ -12,8 +12,8 @@ The model is anything with predict_on_batch; NumPy only.
 """
 import numpy as np
 
-import scoring
-from errors import BaselineError
+from dcase_baseline import scoring
+from dcase_baseline.errors import BaselineError
 
 DOMAINS = ("source", "target")
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-import common as com
-import outputs
-
+from dcase_baseline import filenames, run_settings, safe_io
 log = logging.getLogger("baseline")
 
 CHECKPOINT_SECONDS = 300
@@ -64,12 +62,12 @@ class Checkpoint:
                 or time.monotonic() - self.saved_at >= CHECKPOINT_SECONDS)
 
     def save(self, model, rng, epochs_done, history):
-        import keras
+        from dcase_baseline.keras_backend import keras
         weights = model.get_weights()
         optimizer = [keras.ops.convert_to_numpy(v.value) for v in model.optimizer.variables]
         meta = {"settings": self.settings, "epochs done": epochs_done, "history": history,
                 "rng": rng.bit_generator.state, "weights": len(weights)}
-        with outputs.atomic_path(self.path) as tmp:
+        with safe_io.atomic_path(self.path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, meta=json.dumps(meta),
                          **{f"weight_{i}": w for i, w in enumerate(weights)},
@@ -85,8 +83,8 @@ def for_machine(model_dir, machine, paths, config, seed):
     """The checkpoint of a machine type's training: resumed by a rerun with the same settings,
     seed and training clips."""
     settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
-                "fit": com.fit_settings(config["fit"]),
+                "fit": run_settings.fit_settings(config["fit"]),
                 "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
                     errors="surrogateescape")).hexdigest()}
-    return Checkpoint(outputs.checkpoint_file(model_dir, machine), settings,
+    return Checkpoint(filenames.checkpoint_file(model_dir, machine), settings,
                       config["fit"]["checkpoint_epochs"])

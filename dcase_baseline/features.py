@@ -20,8 +20,9 @@ import numpy as np
 import soundfile
 from tqdm import tqdm
 
-from outputs import atomic_path
-from errors import BaselineError
+from dcase_baseline import filenames
+from dcase_baseline.errors import BaselineError
+from dcase_baseline.safe_io import atomic_path
 
 log = logging.getLogger("baseline")
 
@@ -133,7 +134,7 @@ def _cache_path(cache_dir, path, feature):
     stat = os.stat(path)
     key = json.dumps([FEATURE_CODE_VERSION, librosa.__version__, str(Path(path).resolve()),
                       stat.st_size, stat.st_mtime_ns, feature], sort_keys=True)
-    return Path(cache_dir) / (hashlib.sha1(key.encode()).hexdigest() + ".npy")
+    return filenames.cache_file(cache_dir, hashlib.sha1(key.encode()).hexdigest())
 
 
 def _log_mel_job(path, feature, cache_file):

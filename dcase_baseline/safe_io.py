@@ -1,5 +1,5 @@
-"""The files the scripts write: their names, and writing them safely (atomically, under a lock,
-as CSV). Standard library only, so that any module may import it.
+"""Writing files safely: atomically, under a lock, as CSV or JSON; checks that a folder can be
+written and a file read. Standard library only, so that any module may import it.
 """
 import contextlib
 import csv
@@ -10,76 +10,12 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
-from errors import BaselineError
+from dcase_baseline.errors import BaselineError
 
 log = logging.getLogger("baseline")
-
-
-def model_file(model_dir, machine):
-    return Path(model_dir) / f"model_{machine}.keras"
-
-
-def legacy_model_file(model_dir, machine):
-    """Where the original baseline saved its model."""
-    return Path(model_dir) / f"model_{machine}.hdf5"
-
-
-def existing_model_files(model_dir, machine):
-    """The machine type's model files that exist: ours first, then the original's."""
-    return [p for p in (model_file(model_dir, machine), legacy_model_file(model_dir, machine))
-            if p.exists()]
-
-
-def score_distr_file(model_dir, machine):
-    return Path(model_dir) / f"score_distr_{machine}.pkl"
-
-
-def history_file(model_dir, machine):
-    return Path(model_dir) / f"history_{machine}.png"
-
-
-def checkpoint_file(model_dir, machine):
-    """The training state of a machine type being trained (checkpoints.py)."""
-    return Path(model_dir) / f".checkpoint_{machine}.npz"
-
-
-def validation_file(model_dir, machine):
-    """The clips held out for validation by fit.validation: clips, one name a line."""
-    return Path(model_dir) / f"validation_{machine}.txt"
-
-
-def training_lock_file(model_dir, machine):
-    """Held by the run that trains the machine type."""
-    return Path(model_dir) / f".training_{machine}.lock"
-
-
-def machine_result_file(result_path, machine, dev):
-    """One machine type's block of result.csv, from which result.csv is assembled."""
-    result_path = Path(result_path)
-    mode = "dev" if dev else "eval"
-    return result_path.with_name(f"{result_path.stem}_{machine}_{mode}{result_path.suffix}")
-
-
-def machine_result_files(result_path, dev):
-    """Every machine type's block of result.csv in the result folder, for one mode."""
-    pattern = machine_result_file(result_path, "*", dev)
-    return sorted(pattern.parent.glob(pattern.name))
-
-
-def anomaly_score_file(result_dir, machine, unit, year=2022):
-    """The name each year's official evaluator reads (unit: id_00, section_00_source,
-    section_00)."""
-    suffix = "" if year == 2020 else "_test"
-    return Path(result_dir) / f"anomaly_score_{machine}_{unit}{suffix}.csv"
-
-
-def decision_result_file(result_dir, machine, unit, year=2022):
-    """None for 2020, whose evaluator reads no decisions."""
-    if year == 2020:
-        return None
-    return Path(result_dir) / f"decision_result_{machine}_{unit}_test.csv"
 
 
 # errors of the storage rather than of the program: reported in one line naming the file
@@ -189,3 +125,29 @@ def save_csv(path, rows):
         with open(tmp, "w", newline="", errors="surrogateescape") as f:
             csv.writer(f, lineterminator="\n").writerows(
                 ["" if v is None else v for v in row] for row in rows)
+
+
+def check_writable(folder, key):
+    """Create the folder where needed and make sure that files can be written in it, so that a
+    run learns it before hours of work rather than at its first file."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise BaselineError(f"cannot write to {key} {folder}: {error.strerror or error}; set "
+                            f"{key} in the configuration to a folder you can write to") from None
+
+
+def check_readable(path, what):
+    """A one-line error naming the file when it exists but this user may not read it."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        pass        # the caller says how to create it
+    except PermissionError:
+        raise BaselineError(f"cannot read {what} {path}: permission denied; ask its owner to "
+                            f"make it readable (chmod a+r) or point model_directory to a "
+                            f"folder of your own") from None

@@ -1,20 +1,20 @@
-"""fit.validation: clips holds out whole clips, drawn with the seed in proportion per section
-and domain; training then equals Keras' fit with those clips' vectors as validation_data."""
+"""validation.py: fit.validation: clips holds out whole clips, drawn with the seed in proportion
+per section and domain; training then equals Keras' fit with those clips' vectors as
+validation_data."""
 import collections
 
 import numpy as np
 import pytest
 
-import frame_stacks
-import training
 from conftest import copy_machine, run_script, write_config
+from dcase_baseline import frame_stacks, training, validation
 from test_training import assert_same_training, fit_config, float64_keras, twin_models  # noqa: F401
 
 
 def test_clips_drawn_in_proportion_and_every_group_keeps_training_clips():
     groups = ([("00", "source")] * 20 + [("00", "target")] * 3 + [("01", "source")] * 11
               + [("01", "target")] * 1)
-    held_out = training.validation_clips(groups, 0.1, np.random.default_rng(5))
+    held_out = validation.validation_clips(groups, 0.1, np.random.default_rng(5))
     counts = collections.Counter(groups[i] for i in held_out)
     # round(n * 0.1), never the whole group
     assert counts == {("00", "source"): 2, ("01", "source"): 1}
@@ -22,9 +22,9 @@ def test_clips_drawn_in_proportion_and_every_group_keeps_training_clips():
     for group in set(groups):
         kept = [i for i, g in enumerate(groups) if g == group and i not in held_out]
         assert kept, group                       # every group, target ones too, trains
-    assert training.validation_clips(groups, 0.1, np.random.default_rng(5)) == held_out
-    assert training.validation_clips(groups, 0.1, np.random.default_rng(6)) != held_out
-    many = training.validation_clips(groups, 0.5, np.random.default_rng(0))
+    assert validation.validation_clips(groups, 0.1, np.random.default_rng(5)) == held_out
+    assert validation.validation_clips(groups, 0.1, np.random.default_rng(6)) != held_out
+    many = validation.validation_clips(groups, 0.5, np.random.default_rng(0))
     counts = collections.Counter(groups[i] for i in many)
     for group, n in collections.Counter(groups).items():
         assert abs(counts.get(group, 0) - n * 0.5) <= 1 and counts.get(group, 0) < n
@@ -33,11 +33,11 @@ def test_clips_drawn_in_proportion_and_every_group_keeps_training_clips():
 def test_no_vector_of_a_validation_clip_is_trained_on():
     rng = np.random.default_rng(0)
     stacks = frame_stacks.frame_index([rng.normal(size=(n, 4)) for n in (9, 12, 7, 10)], 3)
-    train, validation = training.split(stacks, 0.1, [1, 3])
+    train, held_out = validation.split(stacks, 0.1, [1, 3])
     owners = dict(zip(stacks.starts.tolist(), stacks.owners.tolist()))
-    assert {owners[s] for s in validation.tolist()} == {1, 3}
+    assert {owners[s] for s in held_out.tolist()} == {1, 3}
     assert {owners[s] for s in train.tolist()} == {0, 2}
-    assert len(train) + len(validation) == len(stacks.starts)
+    assert len(train) + len(held_out) == len(stacks.starts)
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

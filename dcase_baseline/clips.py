@@ -1,61 +1,35 @@
-"""The DCASE data layout of each year: clip names, the machine folders and the clip lists of
-each run, and the official evaluators' ground truth.
+"""The DCASE data layout: clip names, the machine folders and the clip lists of each run, and
+the official evaluators' ground truth, by the rules of the year's record (years.py).
 
-A machine type's test clips form units, each scored on its own: the machine ID in 2020, a
-section and domain (folders source_test/ and target_test/) in 2021, a section from 2022 on.
+A machine type's test clips form units (TestUnit), each scored on its own: the machine ID in
+2020, a section and domain (folders source_test/ and target_test/) in 2021, a section from
+2022 on.
 """
 import logging
 import os
-import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-import outputs
-from errors import BaselineError
+from dcase_baseline import safe_io, years
+from dcase_baseline.errors import BaselineError
 
 log = logging.getLogger("baseline")
 
-CLIP_NAME = re.compile(
-    r"section_(?P<section>\d\d)_"
-    r"(?:(?P<domain>source|target)_)?"
-    r"(?:(?P<split>train|test)_)?"
-    r"(?:(?P<label>normal|anomaly)_)?"
-    r"(?P<index>\d+)"
-    r"(?:_(?P<attributes>.*))?\.(?i:wav)")
 
-
-# DCASE 2020: normal_id_00_00000000.wav, anomaly_id_00_..., evaluation id_01_00000000.wav
-ID_NAME = re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<id>\d\d)_(?P<index>\d+)\.(?i:wav)")
-
-def parse_clip_name(file_name, year=2022):
-    """The fields of a DCASE clip name of that year, or None when the base name does not follow
-    the year's scheme.
-
-    2021 on: section_00_source_train_normal_0000_<attributes>.wav (attributes may be empty),
-    evaluation test section_03_test_0000.wav or section_03_0000.wav (2024: "test_" may be
-    missing from development names too). 2020: normal_id_00_00000000.wav, evaluation
-    id_01_00000000.wav. The extension may be written in any case (.WAV), as a case-insensitive
-    file system reads it.
-    """
-    match = (ID_NAME if year == 2020 else CLIP_NAME).fullmatch(os.path.basename(file_name))
+def parse_clip_name(file_name, year):
+    """The fields of a clip name (section or id, domain, split, label, index, attributes), or
+    None when the base name does not follow the year's scheme (years.Year.clip_name)."""
+    match = year.clip_name.fullmatch(os.path.basename(file_name))
     return match.groupdict() if match else None
 
 
-def looks_like(file_name):
-    """Which years' scheme a clip name follows, in words (for a message), or None."""
-    name = os.path.basename(file_name)
-    if ID_NAME.fullmatch(name):
-        return "DCASE 2020 (year: 2020)"
-    if CLIP_NAME.fullmatch(name):
-        return "DCASE 2021-2026 (year: 2021 to 2026)"
-    return None
-
-
-def ground_truth_key(file_name, year=2022):
-    """Name under which an evaluation clip is matched with the official ground truth: from
-    2022 on, section and index (the ground truth of 2022 omits "test_"); else the name."""
-    fields = parse_clip_name(file_name, year) if year >= 2022 else None
+def ground_truth_key(file_name, year):
+    """Name under which an evaluation clip is matched with the official ground truth: section
+    and index where the year's ground truth names clips so (2022 on: its files omit "test_"),
+    else the name."""
+    fields = parse_clip_name(file_name, year) if year.ground_truth_key == "section_index" else None
     if fields is None:
         return os.path.basename(file_name)
     return f"section_{fields['section']}_{int(fields['index']):04d}"
@@ -94,23 +68,24 @@ def machine_dirs(root, mode_name, machines=None, config_path=None):
     return dirs
 
 
-EXPECTED = {2020: "normal_id_00_00000000.wav (evaluation: id_01_00000000.wav)",
-            2022: "section_00_source_train_normal_0000_<attributes>.wav"}
-
-
 def check_layout(machine_dirs, year):
     """Refuse machine folders laid out as another year's (2021 keeps its test clips in
     source_test/ and target_test/); say once that 2025's supplemental/ folders are not used."""
+    own = set(year.test_folders)
+    known = {name for record in years.YEARS.values() for name in record.test_folders}
     for machine_dir in machine_dirs:
-        has = {name for name in ("test", "source_test", "target_test")
-               if (machine_dir / name).is_dir()}
-        if year != 2021 and not has & {"test"} and has:
-            raise BaselineError(f"{machine_dir} has {' and '.join(sorted(has))}/ as DCASE 2021 "
-                                f"does, and no test/; set year: 2021 in the configuration")
-        if year == 2021 and "test" in has and not has - {"test"}:
-            raise BaselineError(f"{machine_dir} has test/ but no source_test/ or target_test/ "
-                                f"as DCASE 2021 has; set year in the configuration to the "
-                                f"data set's year")
+        has = {name for name in known if (machine_dir / name).is_dir()}
+        if not has or has & own:
+            continue
+        theirs = [y for y, record in sorted(years.YEARS.items())
+                  if has & set(record.test_folders)]
+        if len(theirs) == 1:
+            raise BaselineError(f"{machine_dir} has {' and '.join(sorted(has))}/ as DCASE "
+                                f"{theirs[0]} does, and no {'/ or '.join(year.test_folders)}/; "
+                                f"set year: {theirs[0]} in the configuration")
+        raise BaselineError(f"{machine_dir} has {' and '.join(sorted(has))}/ but no "
+                            f"{'/ or '.join(year.test_folders)}/ as DCASE {year.year} has; set "
+                            f"year in the configuration to the data set's year")
     supplemental = [d / "supplemental" for d in machine_dirs if (d / "supplemental").is_dir()]
     if supplemental:
         log.info("%s (DCASE 2025's clean machine and noise clips) %s not used by this baseline",
@@ -123,88 +98,86 @@ def _clips(folder, year):
     folder = Path(folder)
     if not folder.is_dir():
         raise BaselineError(f"folder not found: {folder}; each machine folder needs train/ and "
-                            f"{' and '.join(test_folders(year))}/ with .wav clips named like "
-                            f"{EXPECTED.get(year, EXPECTED[2022])} (year: {year})")
+                            f"{' and '.join(year.test_folders)}/ with .wav clips named like "
+                            f"{year.example_name} (year: {year.year})")
     clips = []
     for path in sorted(p for p in folder.iterdir() if not p.is_dir()):
         fields = parse_clip_name(path.name, year)
         if fields is None:
-            other = looks_like(path.name)
-            log.warning("ignoring %s: not a clip named like %s%s", path,
-                        EXPECTED.get(year, EXPECTED[2022]),
+            other = years.years_named_like(path.name)
+            log.warning("ignoring %s: not a clip named like %s%s", path, year.example_name,
                         f"; it looks like a {other} name" if other else "")
         else:
             clips.append((path, fields))
     if not clips:
         raise BaselineError(f"no clips in {folder}: expected files named like "
-                            f"{EXPECTED.get(year, EXPECTED[2022])} (DCASE {year}); set year in "
+                            f"{year.example_name} (DCASE {year.year}); set year in "
                             f"the configuration to the data set's year")
     return clips
 
 
-def test_folders(year):
-    """The folders of a machine type that hold its test clips."""
-    return ("source_test", "target_test") if year == 2021 else ("test",)
-
-
-def train_files(machine_dir, dev, year=2022):
+def train_files(machine_dir, dev, year):
     """Training clips of a machine, sorted: the normal ones in development mode, all in eval."""
     clips = _clips(Path(machine_dir) / "train", year)
     files = [path for path, fields in clips if not dev or fields["label"] == "normal"]
     if not files:
         raise BaselineError(f"no normal training clips in {Path(machine_dir) / 'train'}: "
-                            f"expected names like {EXPECTED.get(year, EXPECTED[2022])}")
+                            f"expected names like {year.example_name}")
     return files
 
 
-def _units_of_folder(folder, year):
-    """{unit name: [(path, fields)]} of the clips in a test folder, in unit order."""
-    units = {}
-    for path, fields in _clips(folder, year):
-        if year == 2020:
-            unit = f"id_{fields['id']}"
-        elif year == 2021:      # the folder tells the domain, as the 2021 baseline reads it
-            unit = f"section_{fields['section']}_{folder.name.split('_')[0]}"
-        else:
-            unit = f"section_{fields['section']}"
-        units.setdefault(unit, []).append((path, fields))
-    return dict(sorted(units.items()))
-
-
-def training_domain(path, year=2022):
+def training_domain(path, year):
     """A training clip's domain as the successor baseline takes it: target where the name says
     so, else source (2020 has no domains)."""
     fields = parse_clip_name(path, year) or {}
     return "target" if fields.get("domain") == "target" else "source"
 
 
-def training_group(path, year=2022):
+def training_group(path, year):
     """A training clip's section (2020: machine ID) and domain, for fit.validation: clips."""
     fields = parse_clip_name(path, year) or {}
     return fields.get("section") or fields.get("id"), training_domain(path, year)
 
 
-def unit_keys(unit):
-    """The key cells of a unit's result.csv row: ("00",) of id_00 or section_00, ("00",
-    "source") of section_00_source."""
-    return tuple(unit.split("_")[1:])
+class TestUnit(NamedTuple):
+    """The test clips of a machine type scored together: one score file, one result row."""
+    name: str           # as in the score file names: id_00, section_00_source, section_00
+    keys: tuple         # its key cells in result.csv: ("00",), ("00", "source")
+    paths: list
+    labels: object      # development: 0 (normal) or 1 (anomaly) per clip; evaluation: None
+    domains: object     # source, target or None per clip (None: evaluation)
 
 
-def units(machine_dir, dev, year=2022):
-    """The test clips of each unit of a machine type, in the year's order: [(unit name, paths,
-    labels, domains)], unit names as in the score file names (id_00, section_00_source,
-    section_00).
+def _folder_units(folder, year):
+    """{key cells: [(path, fields)]} of the clips in a test folder, in unit order; a clip's
+    domain where the folder tells it (2021, as its baseline reads it) is in its fields."""
+    units = {}
+    for path, fields in _clips(folder, year):
+        if year.domain_from == "folder":
+            fields = dict(fields, domain=folder.name.split("_")[0])
+        keys = tuple(fields[key] for key in year.unit_keys)
+        units.setdefault(keys, []).append((path, fields))
+    return dict(sorted(units.items()))
+
+
+def _unit_name(keys, year):
+    return year.unit_name.format(**dict(zip(year.unit_keys, keys)))
+
+
+def units(machine_dir, dev, year):
+    """The TestUnits of a machine type, in the year's order.
 
     Development: per unit, sorted normals (label 0) then sorted anomalies (label 1), with the
     domain from the name (2021: the folder; 2020: None). Evaluation: every clip of the unit,
     sorted, with labels and domains None.
     """
     found = []
-    for name in test_folders(year):
+    for name in year.test_folders:
         folder = Path(machine_dir) / name
-        for unit, own in _units_of_folder(folder, year).items():
+        for keys, own in _folder_units(folder, year).items():
+            unit = _unit_name(keys, year)
             if not dev:
-                found.append((unit, [p for p, _ in own], None, None))
+                found.append(TestUnit(unit, keys, [p for p, _ in own], None, None))
                 continue
             ordered = ([(p, f) for p, f in own if f["label"] == "normal"]
                        + [(p, f) for p, f in own if f["label"] == "anomaly"])
@@ -212,31 +185,29 @@ def units(machine_dir, dev, year=2022):
                 raise BaselineError(f"no labelled clips of {unit} in {folder}: expected names "
                                     f"with _normal_ or _anomaly_")
             labels = np.array([int(f["label"] == "anomaly") for _, f in ordered])
-            domains = np.array([folder.name.split("_")[0] if year == 2021 else f.get("domain")
-                                for _, f in ordered])
-            found.append((unit, [p for p, _ in ordered], labels, domains))
+            domains = np.array([f.get("domain") for _, f in ordered])
+            found.append(TestUnit(unit, keys, [p for p, _ in ordered], labels, domains))
     return found
 
 
-def read_ground_truth(ground_truth, machine, unit, year=2022):
-    """{clip key: (label, domain)} of a unit's evaluation clips from the official ground truth
-    of that year: 2020 eval_data_list.csv (ground_truth: the file or its folder), 2021 one file
-    per section and domain, 2022 on the evaluator's ground_truth_data/ and
-    ground_truth_domain/ files."""
-    if year == 2020:
-        return _eval_data_list(ground_truth, machine, unit)
-    if year == 2021:
-        name = f"ground_truth_{machine}_{unit}_test.csv"
+def read_ground_truth(ground_truth, machine, unit, year):
+    """{clip key: (label, domain)} of a TestUnit's evaluation clips from the official ground
+    truth of that year (years.Year.ground_truth): 2020 eval_data_list.csv (ground_truth: the
+    file or its folder), 2021 one file per section and domain, 2022 on the evaluator's
+    ground_truth_data/ and ground_truth_domain/ files."""
+    name = f"ground_truth_{machine}_{unit.name}_test.csv"
+    if year.ground_truth == "eval_data_list":
+        return _eval_data_list(ground_truth, machine, unit, year)
+    if year.ground_truth == "unit_files":
         folder = Path(ground_truth)
         path = next((p for p in (folder / name, folder / "ground_truth_data" / name)
                      if p.exists()), folder / name)
-        domain = unit.rsplit("_", 1)[1]
+        domain = dict(zip(year.unit_keys, unit.keys))["domain"]
         return {key: (label, domain) for key, label in _label_file(path, year).items()}
-    found = {kind: _label_file(Path(ground_truth) / f"ground_truth_{kind}"
-                               / f"ground_truth_{machine}_{unit}_test.csv", year)
+    found = {kind: _label_file(Path(ground_truth) / f"ground_truth_{kind}" / name, year)
              for kind in ("data", "domain")}
     if found["data"].keys() != found["domain"].keys():
-        raise BaselineError(f"ground truth files of {machine} {unit} list different clips")
+        raise BaselineError(f"ground truth files of {machine} {unit.name} list different clips")
     return {key: (found["data"][key], "target" if found["domain"][key] else "source")
             for key in found["data"]}
 
@@ -244,22 +215,22 @@ def read_ground_truth(ground_truth, machine, unit, year=2022):
 def _label_file(path, year):
     """{clip key: 0 or 1} from an evaluator's `name,flag` file."""
     try:
-        return {ground_truth_key(name, year): int(flag) for name, flag in outputs.read_csv(path)}
+        return {ground_truth_key(name, year): int(flag) for name, flag in safe_io.read_csv(path)}
     except FileNotFoundError:
         raise BaselineError(f"ground truth file not found: {path}; expected the official "
-                            f"evaluator's files of DCASE {year}") from None
+                            f"evaluator's files of DCASE {year.year}") from None
     except ValueError:
         raise BaselineError(f"{path}: expected rows 'name,0' or 'name,1'") from None
 
 
-def _eval_data_list(ground_truth, machine, unit):
+def _eval_data_list(ground_truth, machine, unit, year):
     """DCASE 2020's eval_data_list.csv: a line with a machine type alone, then its clips as
     `file name,name with its label,label` (id_01_00000000.wav,anomaly_id_01_00000000.wav,1):
     the clips are matched by the name without a label, their name in test/."""
     path = Path(ground_truth)
     path = path / "eval_data_list.csv" if path.is_dir() else path
     try:
-        rows = outputs.read_csv(path)
+        rows = safe_io.read_csv(path)
     except FileNotFoundError:
         raise BaselineError(f"ground truth file not found: {path}; expected DCASE 2020's "
                             f"eval_data_list.csv (or its folder)") from None
@@ -268,10 +239,10 @@ def _eval_data_list(ground_truth, machine, unit):
         if len(row) == 1:
             current = row[0]
         elif len(row) == 3 and current == machine:
-            labelled = (parse_clip_name(row[0], 2020) or {}).get("label")
+            labelled = (parse_clip_name(row[0], year) or {}).get("label")
             name = row[1] if labelled else row[0]      # the one without a label
-            fields = parse_clip_name(name, 2020)
-            if fields and f"id_{fields['id']}" == unit:
+            fields = parse_clip_name(name, year)
+            if fields and tuple(fields[key] for key in year.unit_keys) == unit.keys:
                 try:
                     found[os.path.basename(name)] = (int(row[2]), None)
                 except ValueError:
@@ -280,15 +251,17 @@ def _eval_data_list(ground_truth, machine, unit):
     return found
 
 
-def ground_truth_labels(paths, ground_truth, machine, unit, year=2022):
-    """Labels and domains of a unit's evaluation clips from the official ground truth."""
+def with_ground_truth(unit, ground_truth, machine, year):
+    """The TestUnit of evaluation clips with their labels and domains from the official ground
+    truth."""
     truth = read_ground_truth(ground_truth, machine, unit, year)
-    keys = [ground_truth_key(p, year) for p in paths]
+    keys = [ground_truth_key(p, year) for p in unit.paths]
     missing = sorted(set(truth) - set(keys))
     extra = sorted(set(keys) - set(truth))
     if missing or extra:
         raise BaselineError(
-            f"{machine} {unit}: test clips and ground truth differ; missing from the test "
+            f"{machine} {unit.name}: test clips and ground truth differ; missing from the test "
             f"folder: {', '.join(missing) or 'none'}; not in the ground truth: "
             f"{', '.join(extra) or 'none'}")
-    return (np.array([truth[k][0] for k in keys]), np.array([truth[k][1] for k in keys]))
+    return unit._replace(labels=np.array([truth[k][0] for k in keys]),
+                         domains=np.array([truth[k][1] for k in keys]))

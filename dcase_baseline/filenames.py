@@ -1,0 +1,138 @@
+"""The name of every file the project writes, in one place: models, result files, the
+report, checkpoints, locks, the feature cache, downloads and summaries."""
+from pathlib import Path
+
+RESULT_FILE = "result.csv"      # the configuration's default result_file
+
+
+# model_directory
+def model_file(model_dir, machine):
+    return Path(model_dir) / f"model_{machine}.keras"
+
+
+def legacy_model_file(model_dir, machine):
+    """Where the original baseline saved its model."""
+    return Path(model_dir) / f"model_{machine}.hdf5"
+
+
+def existing_model_files(model_dir, machine):
+    """The machine type's model files that exist: ours first, then the original's."""
+    return [p for p in (model_file(model_dir, machine), legacy_model_file(model_dir, machine))
+            if p.exists()]
+
+
+def score_distr_file(model_dir, machine):
+    return Path(model_dir) / f"score_distr_{machine}.pkl"
+
+
+def mahalanobis_file(model_dir, machine):
+    """The covariances of score: mahalanobis, saved with the model."""
+    return Path(model_dir) / f"mahalanobis_{machine}.npz"
+
+
+def history_file(model_dir, machine):
+    """The training loss plot."""
+    return Path(model_dir) / f"history_{machine}.png"
+
+
+def checkpoint_file(model_dir, machine):
+    """The training state of a machine type being trained (checkpoints.py)."""
+    return Path(model_dir) / f".checkpoint_{machine}.npz"
+
+
+def validation_file(model_dir, machine):
+    """The clips held out for validation by fit.validation: clips, one name a line."""
+    return Path(model_dir) / f"validation_{machine}.txt"
+
+
+def training_lock_file(model_dir, machine):
+    """Held by the run that trains the machine type."""
+    return Path(model_dir) / f".training_{machine}.lock"
+
+
+# result_directory
+def anomaly_score_file(result_dir, machine, unit, year):
+    """The name the year's official evaluator reads (unit: a TestUnit's name: id_00,
+    section_00_source, section_00)."""
+    return Path(result_dir) / year.score_file.format(machine=machine, unit=unit)
+
+
+def decision_result_file(result_dir, machine, unit, year):
+    """None where the year's evaluator reads no decisions (2020)."""
+    if year.decision_file is None:
+        return None
+    return Path(result_dir) / year.decision_file.format(machine=machine, unit=unit)
+
+
+def machine_result_file(result_path, machine, dev):
+    """One machine type's block of result.csv, from which result.csv is assembled."""
+    result_path = Path(result_path)
+    mode = "dev" if dev else "eval"
+    return result_path.with_name(f"{result_path.stem}_{machine}_{mode}{result_path.suffix}")
+
+
+def machine_result_files(result_path, dev):
+    """Every machine type's block of result.csv in the result folder, for one mode."""
+    pattern = machine_result_file(result_path, "*", dev)
+    return sorted(pattern.parent.glob(pattern.name))
+
+
+def block_record_file(block_path):
+    """The record of the run that wrote a block, beside it."""
+    return Path(block_path).with_suffix(".json")
+
+
+def result_lock_file(result_path):
+    """Held while result.csv is assembled from the blocks."""
+    result_path = Path(result_path)
+    return result_path.with_name(f".{result_path.name}.lock")
+
+
+def plot_file(result_dir, machine, dev):
+    return Path(result_dir) / "plots" / f"{machine}{'' if dev else '_eval'}.png"
+
+
+def facts_file(result_dir, machine, dev):
+    """The machine type's facts shown in the report."""
+    return plot_file(result_dir, machine, dev).with_suffix(".json")
+
+
+def report_file(result_dir):
+    return Path(result_dir) / "report.html"
+
+
+# cache.directory
+def cache_file(cache_dir, digest):
+    """A clip's cached spectrogram, named by the digest of its key."""
+    return Path(cache_dir) / f"{digest}.npy"
+
+
+def compilation_cache_folder(cache_dir):
+    """JAX's persistent compilation cache."""
+    return Path(cache_dir).resolve() / "jax"
+
+
+# download.py, in the data folder
+def downloads_folder(data_dir):
+    """The archives fetched, kept."""
+    return Path(data_dir) / ".downloads"
+
+
+def unpacked_marker(data_dir, archive_name, md5):
+    """Written once an archive is unpacked: its list of files."""
+    return downloads_folder(data_dir) / f"{archive_name}.{md5}.unpacked"
+
+
+def unpacked_markers(data_dir, archive_name):
+    """The markers of an archive, any version of it."""
+    import glob
+    return sorted(downloads_folder(data_dir).glob(f"{glob.escape(archive_name)}.*.unpacked"))
+
+
+# summarize.py
+SUMMARY_FILES = ("summary.csv", "summary_mean.csv", "summary_runs.csv", "summary.html")
+
+
+def summary_files(out_dir):
+    """{name: path} of summarize.py's files."""
+    return {name: Path(out_dir) / name for name in SUMMARY_FILES}

@@ -1,0 +1,251 @@
+"""result.csv: its layout in each year (written and read back here only), the machine types'
+blocks it is assembled from, and the closing summary of the console.
+
+01_test.py writes one block per machine type (result_<machine>_<dev|eval>.csv), so that
+parallel jobs, one machine type each, make one result.csv together. Each block has a record
+of the run that made it beside it (.json): the data, model and ground-truth folders and every
+setting that changes a figure. result.csv takes only the blocks of the run assembling it;
+any other block is left out and named, never averaged in.
+"""
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from dcase_baseline import filenames, metrics, safe_io, years
+
+log = logging.getLogger("baseline")
+
+OFFICIAL_SCORE = "official score"
+OVERALL = "{} mean over all machine types, sections, and domains"
+
+
+class ResultRow(NamedTuple):
+    """A unit's row of result.csv."""
+    keys: tuple         # its key cells: ("00",), ("00", "source")
+    values: list        # in the year's metric_columns order; None: undefined (an empty cell)
+
+
+class MachineBlock(NamedTuple):
+    machine: str
+    rows: list          # ResultRows
+
+
+def ranked(values, year):
+    """The values of the year's ranked columns (its AUCs and pAUCs) of a row's values."""
+    return [values[year.metric_columns.index(name)] for name in year.ranked_columns]
+
+
+def _means(rows, year):
+    """The mean rows' values of the ResultRows: the year's mean_rows, in order."""
+    arithmetic, harmonic = metrics.column_means([row.values for row in rows])
+    return [(name, arithmetic if kind == "arithmetic" else harmonic)
+            for name, kind in year.mean_rows]
+
+
+def machine_rows(block, year):
+    """A MachineBlock as result.csv's cells in the year's layout: its name, the header, a row
+    per unit, the mean rows."""
+    pad = [""] * (len(year.unit_keys) - 1)
+    return ([[block.machine], list(year.unit_keys) + list(year.metric_columns)]
+            + [list(row.keys) + row.values for row in block.rows]
+            + [[name] + pad + values for name, values in _means(block.rows, year)])
+
+
+def official_score(rows, year):
+    """The official score of ResultRows: the harmonic mean of all their ranked values; None
+    where the year has none (2020)."""
+    if not year.official_score:
+        return None
+    return metrics.official_score([ranked(row.values, year) for row in rows])
+
+
+def result_rows(blocks, year):
+    """Rows of result.csv from MachineBlocks, in a year's layout: the machine types' blocks,
+    then (where the year has an official score) the means over everything and the official
+    score."""
+    rows, everything = [], []
+    for block in blocks:
+        everything += block.rows
+        rows += machine_rows(block, year) + [[]]
+    if not year.official_score:
+        return rows
+    arithmetic, harmonic = metrics.column_means([row.values for row in everything])
+    pad = [""] * (len(year.unit_keys) - 1)
+    rows += [[""] * len(year.unit_keys) + list(year.metric_columns),
+             [OVERALL.format("arithmetic")] + pad + arithmetic,
+             [OVERALL.format("harmonic")] + pad + harmonic,
+             [],
+             [OFFICIAL_SCORE, official_score(everything, year)]]
+    return rows
+
+
+def _mean_row_names():
+    return {name for year in years.YEARS.values() for name, _ in year.mean_rows}
+
+
+def is_mean_row(row):
+    """Whether a row of result.csv holds means (of a machine type, or over everything)."""
+    return row[0] in _mean_row_names() or "mean" in row[0]
+
+
+def parse_block(rows, year):
+    """The MachineBlock back from machine_rows' cells as CSV gives them: text, empty for None."""
+    n_keys = len(year.unit_keys)
+    means = _mean_row_names()
+    units = [ResultRow(tuple(row[:n_keys]), [float(v) if v != "" else None for v in row[n_keys:]])
+             for row in rows[2:] if row and row[0] not in means]
+    return MachineBlock(rows[0][0], units)
+
+
+def number(cell):
+    """A cell's value as a float, or None where it is no number (text, empty, nan)."""
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def is_title(row):
+    """A machine type's name alone on its row, opening its block."""
+    return len(row) == 1 and row[0] != "" and number(row[0]) is None
+
+
+class RowLayout(NamedTuple):
+    """What a row of a result.csv is, read without knowing its year."""
+    kind: str           # "gap" (an empty row), "title" (a machine type's name), "header", "data"
+    machine: str        # the machine type of the block, "" outside the blocks
+    header: object      # a data row's header row (None: none, as for the official score)
+    n_keys: int         # a data row's leading key cells (its unit or row name)
+    fixed: tuple        # the cells that are no value (key cells, text); None for a value
+
+
+def layout(rows):
+    """Each row's RowLayout, from the cells of any year's result.csv (as CSV gives them).
+
+    A block runs from a machine type's name to the next empty row; a header row follows the
+    name, or starts with an empty cell (the header of the means over all machine types). The
+    key cells of a data row are its header's leading key cells (a year's unit_keys, or empty),
+    at least the row's first cell; every other cell that is a number, or empty, is a value.
+    """
+    key_heads = {name for year in years.YEARS.values() for name in year.unit_keys} | {""}
+    shapes, machine, header, previous = [], "", None, []
+    for row in rows:
+        if all(cell == "" for cell in row):
+            machine, header = "", None
+            shapes.append(RowLayout("gap", machine, None, 0, tuple(row)))
+        elif is_title(row):
+            machine, header = row[0], None
+            shapes.append(RowLayout("title", machine, None, 1, tuple(row)))
+        elif (is_title(previous) or row[0] == "") and all(number(c) is None for c in row):
+            header = row
+            shapes.append(RowLayout("header", machine, None, len(row), tuple(row)))
+        else:
+            n_keys = 1
+            if header is not None:
+                while n_keys < len(header) and header[n_keys] in key_heads:
+                    n_keys += 1
+            fixed = tuple(cell if i < n_keys or (cell != "" and number(cell) is None) else None
+                          for i, cell in enumerate(row))
+            shapes.append(RowLayout("data", machine, header, n_keys, fixed))
+        previous = row
+    return shapes
+
+
+def machine_cells(rows):
+    """The machine types' blocks of result.csv's cells: their rows from the name to the last."""
+    block = None
+    for row in rows:
+        if is_title(row):
+            block = [row]
+        elif block is not None and (not row or all(c == "" for c in row)):
+            yield block
+            block = None
+        elif block is not None:
+            block.append(row)
+    if block is not None:
+        yield block
+
+
+def save_block(result_path, block, dev, record):
+    """A MachineBlock in the layout of the record's year, and the record of the run beside it."""
+    path = filenames.machine_result_file(result_path, block.machine, dev)
+    safe_io.save_csv(path, machine_rows(block, years.YEARS[record["year"]]))
+    safe_io.save_json(filenames.block_record_file(path),
+                      {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def _differences(found, record):
+    """How a block's record differs from this run's, in words."""
+    if found is None:
+        return "no record of the run that made it"
+    theirs = found.get("run", {})
+    keys = [key for key in record if theirs.get(key) != record[key]]
+    return "; ".join(f"{key} {theirs.get(key)!r} (this run: {record[key]!r})" for key in keys)
+
+
+def read_record(block_path):
+    """The record beside a block; None where there is none or it cannot be read."""
+    try:
+        return json.loads(filenames.block_record_file(block_path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_blocks(result_path, dev, record):
+    """(MachineBlocks of this run sorted by machine type, [(block file, why it is left out)]).
+
+    A block belongs to this run when its record names the same data, models and settings:
+    then the blocks of parallel jobs of one run join, and a block scored on other data or with
+    other settings stays out of result.csv.
+    """
+    blocks, left_out = [], []
+    for path in filenames.machine_result_files(result_path, dev):
+        found = read_record(path)
+        why = _differences(found, record)
+        if why:
+            scored = f", scored {found['scored']}" if found and "scored" in found else ""
+            left_out.append((path, f"{why}{scored}"))
+            log.warning("left out of %s: %s is of another run (%s%s); remove it or use another "
+                        "result_directory", Path(result_path).name, path, why, scored)
+            continue
+        blocks.append(parse_block(safe_io.read_csv(path), years.YEARS[record["year"]]))
+    return sorted(blocks, key=lambda block: block.machine), left_out
+
+
+def assemble(result_path, dev, record, model_dir=None):
+    """Write result.csv from the blocks of this run in the result folder (parallel jobs'
+    included), and report.html where model_dir (of the loss plots) is given; returns
+    result.csv's MachineBlocks."""
+    from dcase_baseline import report
+    # under the lock, so that of two runs finishing together the later one reads both blocks
+    with safe_io.file_lock(filenames.result_lock_file(result_path)):
+        blocks, left_out = read_blocks(result_path, dev, record)
+        year = years.YEARS[record["year"]]
+        safe_io.save_csv(result_path, result_rows(blocks, year))
+        if model_dir is not None:
+            page = report.write_report(result_path, model_dir, blocks, dev, year, left_out)
+            log.info("report -> %s", page)
+    return blocks
+
+
+def log_summary(blocks, year):
+    """One line per machine type: the mean of each ranked column over its units; then the
+    official score (where the year has one)."""
+    def cell(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    names = year.ranked_columns
+    line = "%-12s %9s" + "".join(f" %{max(8, len(n) + 1)}s" for n in names)
+    unit = year.unit_words[1]
+    log.info("summary (arithmetic means over %s):", unit)
+    log.info(line, "machine", unit, *names)
+    for block in blocks:
+        means, _ = metrics.column_means([ranked(row.values, year) for row in block.rows])
+        log.info(line.replace("%9s", "%9d"), block.machine, len(block.rows), *map(cell, means))
+    if year.official_score:
+        log.info("official score (harmonic mean of all AUCs and pAUCs): %s",
+                 cell(official_score([row for block in blocks for row in block.rows], year)))

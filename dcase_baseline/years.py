@@ -1,0 +1,256 @@
+"""Everything that differs between the DCASE Task 2 years, one record per year.
+
+The rest of the code asks the configured year's record (YEARS[config["year"]]) and never
+compares years: a new year is one more record here. Plain data only; what a field means is
+said in Year's comments.
+"""
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_YEAR = 2022      # the data set of the baseline rebuilt here
+
+# 2021 on: section_00_source_train_normal_0000_<attributes>.wav (attributes may be empty),
+# evaluation test section_03_test_0000.wav or section_03_0000.wav (2024: "test_" may be
+# missing from development names too). The extension may be written in any case (.WAV), as a
+# case-insensitive file system reads it.
+SECTION_NAME = re.compile(
+    r"section_(?P<section>\d\d)_"
+    r"(?:(?P<domain>source|target)_)?"
+    r"(?:(?P<split>train|test)_)?"
+    r"(?:(?P<label>normal|anomaly)_)?"
+    r"(?P<index>\d+)"
+    r"(?:_(?P<attributes>.*))?\.(?i:wav)")
+# 2020: normal_id_00_00000000.wav, anomaly_id_00_..., evaluation id_01_00000000.wav
+ID_NAME = re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<id>\d\d)_(?P<index>\d+)\.(?i:wav)")
+
+DOMAINS = ("source", "target")
+# the 2022 metric columns of a section: each AUC over that domain's normal clips and all
+# anomalous clips, the pAUC over the section, precision, recall and F1 over the domain's clips
+SECTION_METRICS = ("AUC (source)", "AUC (target)", "pAUC",
+                   "precision (source)", "precision (target)",
+                   "recall (source)", "recall (target)",
+                   "F1 score (source)", "F1 score (target)")
+# from 2023 on, the successor baseline's pAUC of each domain (over that domain's clips) follows
+SUCCESSOR_METRICS = SECTION_METRICS[:3] + ("pAUC (source)", "pAUC (target)") + SECTION_METRICS[3:]
+BOTH_MEANS = (("arithmetic mean", "arithmetic"), ("harmonic mean", "harmonic"))
+
+
+def _zenodo(dev, train, test, old_names=False):
+    """mode -> ((Zenodo record, patterns of its archives' names (group: machine)), ...). 2020
+    and 2021 (old_names) name the archives dev_data_<m>.zip and eval_data_train_<m>.zip; the
+    sources disagree on the latter, so eval_data_<m>_train.zip is taken too."""
+    if old_names:
+        return {"dev": ((dev, (r"dev_data_(?P<machine>.+)\.zip",)),),
+                "eval": ((train, (r"eval_data_train_(?P<machine>.+)\.zip",
+                                  r"eval_data_(?P<machine>.+)_train\.zip")),
+                         (test, (r"eval_data_test_(?P<machine>.+)\.zip",
+                                 r"eval_data_(?P<machine>.+)_test\.zip")))}
+    return {"dev": ((dev, (r"dev_(?P<machine>.+)\.zip",)),),
+            "eval": ((train, (r"eval_data_(?P<machine>.+)_train\.zip",)),
+                     (test, (r"eval_data_(?P<machine>.+)_test\.zip",)))}
+
+
+def _keyed(table):
+    """{(machine type, key cell, ...): values} of {machine type: {key or (keys...): values}}."""
+    return {(machine, *(key if isinstance(key, tuple) else (key,))): values
+            for machine, units in table.items() for key, values in units.items()}
+
+
+@dataclass(frozen=True)
+class Year:
+    year: int
+    # the clip names: a pattern with the groups section or id, domain, label, index; a name
+    # for messages, and which folders hold a machine type's test clips
+    clip_name: re.Pattern
+    example_name: str
+    test_folders: tuple
+    # the unit a score file and a result.csv row are made for: its key columns in result.csv,
+    # its name in file names (a format of those keys), what the units are called
+    unit_keys: tuple
+    unit_name: str
+    unit_words: tuple           # (one, several): ("section", "sections")
+    # where a test clip's domain comes from: "name", "folder" (its test folder), None (none)
+    domain_from: object
+    # the metric columns of a unit's row (metrics.unit_metrics computes each by its name),
+    # the AUC and pAUC columns of them (the official score's, and those the summaries show),
+    # whether result.csv ends with the means over everything and the official score, and
+    # the mean rows of a machine type's block: (row name, "arithmetic" or "harmonic")
+    metric_columns: tuple
+    ranked_columns: tuple
+    official_score: bool
+    mean_rows: tuple
+    # the score and decision file names the year's official evaluator reads (None: none)
+    score_file: str
+    decision_file: object
+    # the evaluator's ground truth: "eval_data_list" (one file), "unit_files" (a file per
+    # section and domain) or "data_and_domain" (ground_truth_data/, ground_truth_domain/);
+    # clips matched by their "name", or by "section_index" (the 2022 files omit "test_")
+    ground_truth: str
+    ground_truth_key: str
+    # download.py: mode -> ((record, archive name patterns), ...); a re-issue <name>_r2.zip
+    # replaces <name>.zip wherever a record lists both
+    zenodo: dict
+    # the published development-set figures of the year's autoencoder baseline: per
+    # (machine type, key cells...) the ranked_columns' values; the published means as
+    # (machine type or None for all, "arithmetic" or "harmonic", row name, values); whose
+    # figures they are, in a sentence
+    published: dict = field(default_factory=dict)
+    published_means: tuple = ()
+    published_source: str = ""
+
+    @property
+    def archive_folders(self):
+        """The folders below a machine folder that mark it in an archive."""
+        return ("train",) + self.test_folders
+
+
+# The published figures, copied from each year's README, as plain data. Key cells as result.csv
+# writes them: a 2020 machine ID or a section "00" (two digits), a 2021 domain.
+#
+# 2020: y-kawagu/dcase2020_task2_baseline, README.md at ebfcc2ae886511d074a4e746890c3ef877800de0
+#   ("7. Check results", result.csv): AUC and pAUC per machine type and ID (the README writes
+#   the ID as 1, 2, ...), all six machine types, and each machine type's "Average".
+_PUBLISHED_2020 = {
+    "ToyCar": {"01": (0.828474, 0.678514), "02": (0.866307, 0.762236),
+               "03": (0.639396, 0.546659), "04": (0.869477, 0.701461)},
+    "ToyConveyor": {"01": (0.793497, 0.650428), "02": (0.64243, 0.564437),
+                    "03": (0.744579, 0.60488)},
+    "fan": {"00": (0.539607, 0.492435), "02": (0.721866, 0.554171),
+            "04": (0.622098, 0.527072), "06": (0.72277, 0.529961)},
+    "pump": {"00": (0.670769, 0.57269), "02": (0.609369, 0.58037),
+             "04": (0.8886, 0.676842), "06": (0.734902, 0.570175)},
+    "slider": {"00": (0.963315, 0.818451), "02": (0.78809, 0.628819),
+               "04": (0.946011, 0.739503), "06": (0.702247, 0.490242)},
+    "valve": {"00": (0.687311, 0.51349), "02": (0.674083, 0.512281),
+              "04": (0.744, 0.515351), "06": (0.552833, 0.482895)},
+}
+_AVERAGE_2020 = {"ToyCar": (0.800914, 0.672218), "ToyConveyor": (0.726835, 0.606582),
+                 "fan": (0.651585, 0.52591), "pump": (0.72591, 0.600019),
+                 "slider": (0.849916, 0.669254), "valve": (0.664557, 0.506004)}
+# 2021: y-kawagu/dcase2021_task2_baseline_ae, README.md at
+#   7d7f5cce4c3b635a12dcb6fcf401eaca983afd27 ("7. Check results", result.csv): AUC and pAUC
+#   (precision, recall and F1 are published too, not compared here) per section and domain of
+#   fan and valve only (the README elides the other five machine types with "..."), their
+#   means, and the means over all machine types, sections and domains.
+_PUBLISHED_2021 = {
+    "fan": {("00", "source"): (0.6738, 0.573157895), ("01", "source"): (0.6786, 0.505263158),
+            ("02", "source"): (0.6542, 0.532631579), ("00", "target"): (0.6955, 0.548421053),
+            ("01", "target"): (0.4953, 0.483157895), ("02", "target"): (0.6441, 0.559473684)},
+    "valve": {("00", "source"): (0.5026, 0.506842105), ("01", "source"): (0.5404, 0.494210526),
+              ("02", "source"): (0.596, 0.516315789), ("00", "target"): (0.4716, 0.485263158),
+              ("01", "target"): (0.5857, 0.548421053), ("02", "target"): (0.5489, 0.489473684)},
+}
+# 2022: Kota-Dohi/dcase2022_task2_baseline_ae, README.md (its result.csv example, seen at
+#   098cb01f4b2654a5255dab3c4a163bd11549509b): AUC (source), AUC (target), pAUC per section of
+#   fan and valve, and the means over all 21 sections of 2022.
+_PUBLISHED_2022 = {
+    "fan": {"00": (0.8488, 0.4542, 0.6136), "01": (0.7150, 0.4600, 0.5089),
+            "02": (0.8042, 0.6477, 0.6131)},
+    "valve": {"00": (0.5432, 0.5116, 0.5231), "01": (0.4890, 0.5448, 0.4968),
+              "02": (0.5298, 0.4432, 0.4973)},
+}
+# 2023-2026: nttcslab/dcase2023_task2_baseline_ae, the one baseline of these years, publishes no
+#   figure of a named machine type in its README.md (read at 725b304f91d1 (2023), ce6566afdbae
+#   (2024), 07f91500b7b2 (2025) and 36845a1a6a0d (2026)) nor in README_legacy.md (04417eb46f81,
+#   9f98db61882f): its result.csv example (section 00, AUC (source) 0.88, ...) names no machine
+#   type. Every published cell of those years is unknown.
+_SUCCESSOR_SOURCE = ("The {year} autoencoder baseline's README "
+                     "(nttcslab/dcase2023_task2_baseline_ae) publishes no figure of a named "
+                     "machine type of the {year} development set, so every published figure "
+                     "here is unknown.")
+
+_SECTIONS = dict(
+    clip_name=SECTION_NAME, example_name="section_00_source_train_normal_0000_<attributes>.wav",
+    test_folders=("test",), unit_keys=("section",), unit_name="section_{section}",
+    unit_words=("section", "sections"), domain_from="name", metric_columns=SECTION_METRICS,
+    ranked_columns=SECTION_METRICS[:3], official_score=True, mean_rows=BOTH_MEANS,
+    score_file="anomaly_score_{machine}_{unit}_test.csv",
+    decision_file="decision_result_{machine}_{unit}_test.csv",
+    ground_truth="data_and_domain", ground_truth_key="section_index")
+_SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS)
+
+
+def _successor(year, dev, train, test):
+    return Year(year=year, zenodo=_zenodo(dev, train, test),
+                published_source=_SUCCESSOR_SOURCE.format(year=year), **_SUCCESSOR)
+
+
+YEARS = {
+    2020: Year(
+        year=2020, clip_name=ID_NAME,
+        example_name="normal_id_00_00000000.wav (evaluation: id_01_00000000.wav)",
+        test_folders=("test",), unit_keys=("id",), unit_name="id_{id}",
+        unit_words=("ID", "IDs"), domain_from=None, metric_columns=("AUC", "pAUC"),
+        ranked_columns=("AUC", "pAUC"), official_score=False,
+        mean_rows=(("Average", "arithmetic"),),
+        score_file="anomaly_score_{machine}_{unit}.csv", decision_file=None,
+        ground_truth="eval_data_list", ground_truth_key="name",
+        zenodo=_zenodo("3678171", "3727685", "3841772", old_names=True),
+        published=_keyed(_PUBLISHED_2020),
+        published_means=tuple((machine, "arithmetic", f"{machine} Average", values)
+                              for machine, values in _AVERAGE_2020.items()),
+        published_source=(
+            "The figures the 2020 autoencoder baseline's README "
+            "(y-kawagu/dcase2020_task2_baseline) publishes for the 2020 development set: AUC "
+            "and pAUC per machine ID of all six machine types; \u201cunknown\u201d where it "
+            "published none.")),
+    2021: Year(
+        year=2021, clip_name=SECTION_NAME,
+        example_name="section_00_source_train_normal_0000_<attributes>.wav",
+        test_folders=("source_test", "target_test"), unit_keys=("section", "domain"),
+        unit_name="section_{section}_{domain}", unit_words=("section and domain", "units"),
+        domain_from="folder", metric_columns=("AUC", "pAUC", "precision", "recall", "F1 score"),
+        ranked_columns=("AUC", "pAUC"), official_score=True, mean_rows=BOTH_MEANS,
+        score_file="anomaly_score_{machine}_{unit}_test.csv",
+        decision_file="decision_result_{machine}_{unit}_test.csv",
+        ground_truth="unit_files", ground_truth_key="name",
+        zenodo=_zenodo("4562016", "4660992", "4884786", old_names=True),
+        published=_keyed(_PUBLISHED_2021),
+        published_means=(
+            ("fan", "arithmetic", "fan arithmetic mean", (0.64025, 0.533684211)),
+            ("fan", "harmonic", "fan harmonic mean", (0.631866714, 0.531826049)),
+            ("valve", "arithmetic", "valve arithmetic mean", (0.540866667, 0.506754386)),
+            ("valve", "harmonic", "valve harmonic mean", (0.537267925, 0.505885378)),
+            (None, "arithmetic", "arithmetic mean over all machine types, sections and domains "
+             "of 2021", (0.634334516, 0.537946639)),
+            (None, "harmonic", "harmonic mean over all machine types, sections and domains of "
+             "2021", (0.620051253, 0.534340265))),
+        published_source=(
+            "The figures the 2021 autoencoder baseline's README "
+            "(y-kawagu/dcase2021_task2_baseline_ae) publishes for the 2021 development set: AUC "
+            "and pAUC per section and domain of fan and valve (it leaves out the other machine "
+            "types), and the means over all of them; \u201cunknown\u201d elsewhere.")),
+    2022: Year(
+        year=2022, zenodo=_zenodo("6355122", "6462969", "6586456"),
+        published=_keyed(_PUBLISHED_2022),
+        published_means=(
+            (None, "arithmetic", "arithmetic mean, all 21 sections of 2022",
+             (0.7193, 0.4836, 0.5420)),
+            (None, "harmonic", "harmonic mean, all 21 sections of 2022",
+             (0.6862, 0.4371, 0.5385))),
+        published_source=("The original's figures on the 2022 development set, where it "
+                          "published them; runs differ by a few points, as the original sets "
+                          "no seed."),
+        **_SECTIONS),
+    2023: _successor(2023, "7882613", "7830345", "7860847"),
+    2024: _successor(2024, "10902294", "11259435", "11363076"),
+    2025: _successor(2025, "15097779", "15392814", "15519362"),
+    2026: _successor(2026, "19336329", "20151556", "20437238"),
+}
+
+
+def known_years():
+    """The years of YEARS, in words, for a message: "from 2020 to 2026"."""
+    return f"from {min(YEARS)} to {max(YEARS)}"
+
+
+def years_named_like(file_name):
+    """Which years' scheme a clip name follows, in words (for a message), or None:
+    "DCASE 2020 (year: 2020)", "DCASE 2021-2026 (year: 2021 to 2026)"."""
+    found = [y for y, record in sorted(YEARS.items()) if record.clip_name.fullmatch(file_name)]
+    if not found:
+        return None
+    first, last = found[0], found[-1]
+    if first == last:
+        return f"DCASE {first} (year: {first})"
+    return f"DCASE {first}-{last} (year: {first} to {last})"
