@@ -141,6 +141,7 @@ def training_group(path, year):
 
 class TestUnit(NamedTuple):
     """The test clips of a machine type scored together: one score file, one result row."""
+    __test__ = False    # not a test class for pytest
     name: str           # as in the score file names: id_00, section_00_source, section_00
     keys: tuple         # its key cells in result.csv: ("00",), ("00", "source")
     paths: list

@@ -10,6 +10,9 @@ import soundfile
 from conftest import (check_report_table, copy_machine, read_rows, run_script, score_names,
                       write_config)
 
+# the tests here run the scripts in processes of their own (or wait on those of a fixture)
+pytestmark = pytest.mark.slow
+
 SHORT = np.zeros(800, dtype=np.float32)     # 2 frames at hop 512: fewer than n_frames = 5
 
 

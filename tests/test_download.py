@@ -12,6 +12,9 @@ import pytest
 
 from conftest import ROOT, write_config
 
+# the tests here run the scripts in processes of their own (or wait on those of a fixture)
+pytestmark = pytest.mark.slow
+
 MACHINES = ("fan", "valve")
 
 

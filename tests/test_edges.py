@@ -20,6 +20,9 @@ from conftest import (ROOT, copy_machine, finish, run_script, score_names, scrip
 from dcase_baseline import clips, filenames, metrics, safe_io, years
 from dcase_baseline.errors import BaselineError
 
+# the tests here run the scripts in processes of their own (or wait on those of a fixture)
+pytestmark = pytest.mark.slow
+
 TRAIN = "section_00_source_train_normal_0003_speed_normal.wav"
 TEST = "section_01_source_test_normal_0002_speed_normal.wav"
 

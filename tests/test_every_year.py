@@ -334,6 +334,7 @@ def year_eval_run(year, year_dev_run):
     return root, folder, train
 
 
+@pytest.mark.slow
 def test_end_to_end_dev(year, year_dev_run):
     root, folder = year_dev_run
     units = UNITS[year][0]
@@ -350,6 +351,7 @@ def test_end_to_end_dev(year, year_dev_run):
     check_result_csv(folder / "result" / "result.csv", expected_result(year, blocks))
 
 
+@pytest.mark.slow
 def test_end_to_end_eval(year, year_eval_run, year_dev_run):
     root, folder, train = year_eval_run
     units = UNITS[year][1]
@@ -491,6 +493,7 @@ def test_generator_writes_each_years_layout(year, tmp_path):
                           for u in UNITS[year][1])
 
 
+@pytest.mark.slow
 def test_generator_year_on_the_command_line(tmp_path):
     import subprocess
     subprocess.run([sys.executable, str(ROOT / "demo" / "make_demo_data.py"), str(tmp_path / "d"),

@@ -169,6 +169,7 @@ def make_clips(folder, count, seconds=1.0):
     return paths
 
 
+@pytest.mark.slow
 def test_pool_and_cache_give_the_direct_values(tmp_path):
     paths = make_clips(tmp_path, 10)
     direct = [features.log_mel_spectrogram(*features.load_audio(p), 128, 1024, 512, 2.0)

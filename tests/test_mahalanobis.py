@@ -103,6 +103,7 @@ def test_singular_covariance_is_an_error_and_shrinkage_mends_it():
     np.testing.assert_allclose(mahalanobis.scores(means, precision), expected, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_end_to_end_scores_of_a_trained_model(demo_dev, tmp_path):
     from dcase_baseline import features
     import keras_model
@@ -143,6 +144,7 @@ def test_end_to_end_scores_of_a_trained_model(demo_dev, tmp_path):
     assert failed.returncode == 1 and "mahalanobis_motor.npz not found" in failed.stderr
 
 
+@pytest.mark.slow
 def test_too_few_blocks_stop_before_training(demo_dev, tmp_path):
     # 3 clips of 11 frames: 7 vectors, 35 blocks each, 105 in all, fewer than n_mels = 128
     data = short_training_clips(demo_dev, tmp_path, 3, 512 * 10)

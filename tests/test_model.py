@@ -1,5 +1,6 @@
 """The network: parameter count, layer widths, saving and loading."""
 import numpy as np
+import pytest
 
 import keras_model
 
@@ -16,6 +17,7 @@ def test_parameter_count_and_layers():
     assert float(model.optimizer.learning_rate) == np.float32(0.001)
 
 
+@pytest.mark.slow
 def test_saved_model_predicts_the_same(tmp_path):
     model = keras_model.get_model(40, 0.01)
     x = np.random.default_rng(0).normal(size=(64, 40)).astype(np.float32)

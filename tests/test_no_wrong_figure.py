@@ -17,6 +17,9 @@ from conftest import (copy_machine, read_rows, run_script, short_training_clips,
 from dcase_baseline import filenames, report, safe_io
 from dcase_baseline.errors import BaselineError
 
+# the tests here run the scripts in processes of their own (or wait on those of a fixture)
+pytestmark = pytest.mark.slow
+
 TEST_CLIP = "section_00_source_test_normal_0001_speed_normal.wav"
 
 

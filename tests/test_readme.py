@@ -113,6 +113,7 @@ def demo(tmp_path_factory):
     return console, (project / "demo_work" / "result" / "result.csv").read_text()
 
 
+@pytest.mark.slow
 def test_readme_shows_what_the_demo_prints(demo):
     console, _ = demo
     expected = excerpt("demo-console")
@@ -120,6 +121,7 @@ def test_readme_shows_what_the_demo_prints(demo):
     assert_in_order(expected, console, normalize=lambda line: " ".join(line.split()))
 
 
+@pytest.mark.slow
 def test_readme_shows_the_demo_result_csv_to_4_decimals(demo):
     _, result = demo
     expected = excerpt("demo-result")

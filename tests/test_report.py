@@ -24,6 +24,7 @@ def imported_modules(script, *args, cwd):
     return modules, run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["00_train.py", "01_test.py", "download.py"])
 def test_help_version_and_mistakes_import_nothing_heavy(script, tmp_path):
     cases = [["-h"], ["--no-such-option"]]
@@ -39,6 +40,7 @@ def test_help_version_and_mistakes_import_nothing_heavy(script, tmp_path):
         assert "configuration file not found" in run.stderr
 
 
+@pytest.mark.slow
 def test_console_shows_log_lines_only(dev_run, demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), model_directory=str(dev_run[0] / "model"))
     quiet_env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -53,6 +55,7 @@ def test_console_shows_log_lines_only(dev_run, demo_dev, tmp_path):
                      run.stderr, re.M)
 
 
+@pytest.mark.slow
 def test_tensorflow_messages_come_back_when_asked_for(dev_run, demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), model_directory=str(dev_run[0] / "model"))
     run = run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path,
@@ -60,11 +63,13 @@ def test_tensorflow_messages_come_back_when_asked_for(dev_run, demo_dev, tmp_pat
     assert [line for line in run.stderr.splitlines() if not LOG_LINE.match(line)] != []
 
 
+@pytest.mark.slow
 def test_training_summary_rounds_to_4_decimals(dev_run):
     train = dev_run[1].stderr
     assert re.search(r"motor\s+\d+\s+\d+\s+\d+\.\d{4}\s+\d+\.\d{4}\s+\d+\.\d$", train, re.M)
 
 
+@pytest.mark.slow
 def test_report_of_a_development_run(dev_run):
     folder = dev_run[0]
     report = folder / "result" / "report.html"
@@ -83,6 +88,7 @@ def test_report_of_a_development_run(dev_run):
     assert "http" not in text.replace("http-equiv", "")   # no external assets
 
 
+@pytest.mark.slow
 def test_report_can_be_turned_off(dev_run, demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), model_directory=str(dev_run[0] / "model"))
     run_script("01_test.py", "-d", "-m", "pump", "--no-report", cwd=tmp_path)
@@ -355,6 +361,7 @@ def test_zero_precision_recall_f1_are_explained(tmp_path):
     assert 'class="zero"' not in text and 'class="note"' not in text
 
 
+@pytest.mark.slow
 def test_each_machine_types_notes_are_its_own(dev_run, demo_dev, tmp_path):
     # motor: a test clip too short to score; pump: a silent test clip
     import json

@@ -97,6 +97,7 @@ def three_runs(tmp_path):
     return folders
 
 
+@pytest.mark.slow
 def test_three_runs_summary_as_computed_here(three_runs, tmp_path):
     done = run_summarize(*three_runs, "-o", tmp_path / "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -159,6 +160,7 @@ def test_values_match_numpy_when_imported(three_runs):
         (np.mean(fan), np.std(fan, ddof=1), min(fan), max(fan), 3, 0), abs=1e-15)
 
 
+@pytest.mark.slow
 def test_one_run_gives_its_own_table(three_runs, tmp_path):
     done = run_summarize(three_runs[0], "-o", tmp_path / "one", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -170,6 +172,7 @@ def test_one_run_gives_its_own_table(three_runs, tmp_path):
     assert all(std == "" and n == "1" for _, std, _, _, n, _ in summary.values())
 
 
+@pytest.mark.slow
 def test_default_output_folder_and_csv_argument(three_runs, tmp_path):
     done = run_summarize(three_runs[0] / "result.csv", three_runs[1], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -183,6 +186,7 @@ def one_line_error(done):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_layout_mismatch_is_one_line_naming_both_files(three_runs, tmp_path):
     rows = table_2022(values_2022(2))
     rows[3][0] = "02"                                   # fan's second section
@@ -194,6 +198,7 @@ def test_layout_mismatch_is_one_line_naming_both_files(three_runs, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_other_machine_types_or_fewer_rows_differ(three_runs, tmp_path):
     rows = table_2022(values_2022(1))
     write_csv(three_runs[1] / "result.csv", rows[:7] + rows[14:])        # no valve
@@ -204,6 +209,7 @@ def test_other_machine_types_or_fewer_rows_differ(three_runs, tmp_path):
     assert "row 18" in line and "(no such row)" in line
 
 
+@pytest.mark.slow
 def test_missing_result_csv_is_one_line(three_runs, tmp_path):
     empty = tmp_path / "seed9" / "result"
     empty.mkdir(parents=True)
@@ -213,6 +219,7 @@ def test_missing_result_csv_is_one_line(three_runs, tmp_path):
     assert "given twice" in line
 
 
+@pytest.mark.slow
 def test_same_seed_warns(three_runs, tmp_path):
     record = three_runs[1] / "result_fan_dev.json"
     for path in (record, three_runs[1] / "result_valve_dev.json"):
@@ -274,6 +281,7 @@ def table_2020(run):
     return rows
 
 
+@pytest.mark.slow
 def test_2020_layout_has_no_official_score(tmp_path):
     for run in range(3):
         write_csv(tmp_path / f"r{run}" / "result.csv", table_2020(run))

@@ -61,6 +61,7 @@ def batch_by_batch_on_tensorflow(monkeypatch):
 
 @pytest.mark.parametrize("xla, epoch", [(False, "compiled"), (True, "compiled"),
                                         (False, "batch by batch")])
+@pytest.mark.slow
 def test_same_batches_weights_and_losses_as_a_plain_fit(xla, epoch, monkeypatch):
     if epoch == "batch by batch":
         batch_by_batch_on_tensorflow(monkeypatch)
@@ -102,6 +103,7 @@ np.savez("end.npz", loss=history["loss"], val_loss=history["val_loss"], *model.g
 """
 
 
+@pytest.mark.slow
 def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
     pytest.importorskip("jax")
     stacks, _ = small_data()
@@ -121,6 +123,7 @@ def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
         np.testing.assert_allclose(end[f"arr_{i}"], theirs, rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_each_epoch_trains_on_a_fresh_permutation():
     stacks, _ = small_data(1)
     plain, ours = twin_models()
@@ -129,6 +132,7 @@ def test_each_epoch_trains_on_a_fresh_permutation():
     assert_same_training(ours, plain, history, expected)
 
 
+@pytest.mark.slow
 def test_reference_fit_replays_the_permutations_it_is_given():
     # the oracle itself: one fit call per epoch on rng's permutation of the first 106 vectors,
     # the last 12 validating, written out here with Keras' fit

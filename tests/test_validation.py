@@ -40,6 +40,7 @@ def test_no_vector_of_a_validation_clip_is_trained_on():
     assert len(train) + len(held_out) == len(stacks.starts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_fit_equals_keras_fit_with_the_clips_as_validation_data(shuffle):
     rng = np.random.default_rng(0)
@@ -52,6 +53,7 @@ def test_fit_equals_keras_fit_with_the_clips_as_validation_data(shuffle):
     assert_same_training(ours, plain, history, expected)
 
 
+@pytest.mark.slow
 def test_validation_clips_are_listed_and_repeat_with_the_seed(demo_dev, tmp_path):
     data = copy_machine(demo_dev, tmp_path)
     names = {}

@@ -75,6 +75,7 @@ runpy.run_path(script, run_name="__main__")
 """
 
 
+@pytest.mark.slow
 def test_a_new_year_is_one_record(tmp_path):
     make_dataset(tmp_path / "data", seconds=1.0, year=2024, machines={"motor": 60.0})
     write_config(tmp_path, dev_directory=str(tmp_path / "data"), year=2027, seed=0)
