@@ -149,7 +149,7 @@ def test_one_channel_gives_the_features_of_that_channel_alone(demo_dev, tmp_path
         chosen = features.clip_log_mels([stereo], dict(feature, channel=channel)).log_mels[0]
         alone = features.clip_log_mels([mono], dict(feature, channel="mean")).log_mels[0]
         np.testing.assert_array_equal(chosen, alone)
-    with pytest.raises(features.BaselineError, match=r"has 2 channel\(s\), so no channel 2"):
+    with pytest.raises(BaselineError, match=r"has 2 channel\(s\), so no channel 2"):
         features.clip_log_mels([stereo], dict(feature, channel=2))
 
 
