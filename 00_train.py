@@ -47,7 +47,9 @@ def train_machine(machine_dir, spectrograms, config, year, args, seed):
                                       consume=True)
     com.log.info("%s: %d vectors of %d values", machine, len(stacks.starts), stacks.dim)
     if config["fit"]["validation"] == "tail":
-        check_vector_count(machine, len(stacks.starts), config["fit"])
+        n_train = validation.n_training_vectors(len(stacks.starts),
+                                                config["fit"]["validation_split"])
+        check_split(machine, n_train, len(stacks.starts), "vectors", config["fit"])
     if config["score"] == "mahalanobis":
         mahalanobis.check_blocks(machine, stacks, domains, config["mahalanobis"]["shrinkage"])
 
@@ -62,8 +64,16 @@ def train_machine(machine_dir, spectrograms, config, year, args, seed):
 
     # the original fits the gamma to the training vectors as given to fit (n_hop_frames applied)
     if config["score"] == "mahalanobis":
-        scores, covariances = mahalanobis.fit(machine, model, stacks, domains,
-                                              config["mahalanobis"]["shrinkage"])
+        # the covariances may prove singular: the trained model stays in the checkpoint, so
+        # that a rerun with mahalanobis.shrinkage fits the score only
+        checkpoint.save(model, rng, config["fit"]["epochs"], history)
+        try:
+            scores, covariances = mahalanobis.fit(machine, model, stacks, domains,
+                                                  config["mahalanobis"]["shrinkage"])
+        except BaselineError as error:
+            raise BaselineError(f"{error}; the trained model is kept in {checkpoint.path}: "
+                                f"the rerun fits only the covariances and the "
+                                f"threshold") from None
     else:
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
@@ -89,11 +99,35 @@ def check_clip_count(machine, n_clips, what):
             f"with -m")
 
 
-def check_vector_count(machine, n_vectors, fit_config):
-    if validation.n_training_vectors(n_vectors, fit_config["validation_split"]) == 0:
+def check_split(machine, n_train, n, what, fit_config):
+    """A validation split that leaves nothing to train on, or nothing to validate on where
+    fit.validation_split asks for validation, stops the run before training."""
+    split = fit_config["validation_split"]
+    if n_train == 0:
         raise BaselineError(
-            f"{machine}: fit.validation_split = {fit_config['validation_split']} leaves 0 of "
-            f"{n_vectors} vectors for training; lower fit.validation_split in the configuration")
+            f"{machine}: fit.validation_split = {split} leaves 0 of {n} {what} for training; "
+            f"lower fit.validation_split in the configuration")
+    if split > 0 and n_train == n:
+        raise BaselineError(
+            f"{machine}: fit.validation_split = {split} holds out 0 of {n} {what} for "
+            f"validation (fit.validation: {fit_config['validation']}); raise "
+            f"fit.validation_split, or set it to 0 to train without validation")
+
+
+def check_existing_score(model_dir, machine, score, force_command):
+    """A model kept (not retrained) whose threshold was fitted to another score than the
+    configured one stops the run before any training."""
+    distr = filenames.score_distr_file(model_dir, machine)
+    try:
+        fitted_to = detector.read_score_distribution(distr)[2]
+    except Exception:       # missing or unreadable: 01_test.py says so, naming the file
+        return
+    if fitted_to != score:
+        raise BaselineError(
+            f"{machine}: the model in {model_dir} was fitted to score: {fitted_to} (its "
+            f"threshold in {distr}), the configuration asks for score: {score}; "
+            f"`{force_command}` retrains it, or set score: {fitted_to} or another "
+            f"model_directory")
 
 
 def validation_clips(machine, paths, config, year, seed):
@@ -103,6 +137,7 @@ def validation_clips(machine, paths, config, year, seed):
     # a generator of its own: the same seed draws the same clips whatever the training draws
     held_out = validation.validation_clips(groups, config["fit"]["validation_split"],
                                            np.random.default_rng(seed))
+    check_split(machine, len(paths) - len(held_out), len(paths), "clips", config["fit"])
     path = filenames.validation_file(config["model_directory"], machine)
     with safe_io.atomic_path(path) as tmp:
         with open(tmp, "w", errors="surrogateescape") as f:
@@ -129,8 +164,19 @@ def main():
     com.check_output_folders(config, "model_directory")
     todo = [d for d in dirs if args.force or not filenames.existing_model_files(model_dir, d.name)]
     for machine_dir in todo:     # before hours of training of the others
-        check_clip_count(machine_dir.name, len(clips.train_files(machine_dir, args.dev, year)),
+        paths = clips.train_files(machine_dir, args.dev, year)
+        check_clip_count(machine_dir.name, len(paths),
                          f"training clips in {machine_dir / 'train'}")
+        if config["fit"]["validation"] == "clips":
+            groups = [clips.training_group(p, year) for p in paths]
+            held_out = validation.n_validation_clips(groups, config["fit"]["validation_split"])
+            check_split(machine_dir.name, len(paths) - held_out, len(paths), "clips",
+                        config["fit"])
+    for machine_dir in dirs:
+        if machine_dir not in todo:
+            check_existing_score(model_dir, machine_dir.name, config["score"],
+                                 f"python 00_train.py {'-d' if args.dev else '-e'} -m "
+                                 f"{machine_dir.name} --force")
     # worker processes compute the first machine type's features while Keras is imported
     early = ({todo[0]: training_spectrograms(todo[0], args.dev, config, year, early=True)}
              if todo else {})

@@ -134,6 +134,14 @@ def score_machine(machine_dir, started, config, year, args, train_command):
     return MachineScores(rows, threshold, scored, notes, problems, usable.averaged)
 
 
+def channel_fact(channel, averaged):
+    """feature.channel as the report's facts show it, with the clips whose channels it
+    averaged."""
+    if channel == "mean" and averaged:
+        return f"mean ({len(averaged)} clips of several channels averaged into one)"
+    return str(channel)
+
+
 def save_report_files(machine_dir, config, args, threshold, scored, facts):
     """The machine type's figure and facts, from which report.html is built."""
     from dcase_baseline.keras_backend import keras
@@ -184,6 +192,7 @@ def main():
                                record)
         if with_report:
             save_report_files(machine_dir, config, args, scored.threshold, scored.scored, {
+                "feature.channel": channel_fact(config["feature"]["channel"], scored.averaged),
                 "seconds to score": round(time.perf_counter() - start, 1),
                 "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "notes": [m for found in scored.problems.values() for m in found] + scored.notes})

@@ -7,6 +7,7 @@ import argparse
 import copy
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -31,6 +32,9 @@ def parse_args(description, argv=None, test_script=False):
     parser.add_argument("-m", "--machine", nargs="+", metavar="NAME",
                         help="only these machine types (default: every machine folder)")
     parser.add_argument("--seed", type=int, help="seed Python, NumPy and Keras (overrides seed:)")
+    parser.add_argument("--run", metavar="NAME", type=run_name,
+                        help="put this run's models and results in a folder NAME of "
+                             "model_directory and of result_directory (e.g. one per seed)")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="log and skip clips that cannot be read instead of stopping")
     if test_script:
@@ -56,6 +60,17 @@ def parse_args(description, argv=None, test_script=False):
     if test_script and args.ground_truth and not args.eval:
         parser.error("--ground-truth goes with -e/--eval")
     return args
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
+
+
+def run_name(text):
+    """--run NAME: one folder name, letters, digits and _ . + = - (not starting with . or -)."""
+    if not RUN_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no folder name: use letters, digits and _ . + = - (e.g. seed1)")
+    return text
 
 
 DEFAULT_CONFIG = {
@@ -210,6 +225,11 @@ def start_run(args):
     setup_logging(config["log_file"])
     for note in notes:
         log.warning(note)
+    if args.run:
+        for key in ("model_directory", "result_directory"):
+            config[key] = os.path.join(config[key], args.run)
+        log.info("run %s: models in %s, results in %s", args.run, config["model_directory"],
+                 config["result_directory"])
     year = years.YEARS[config["year"]]
     key = "dev_directory" if args.dev else "eval_directory"
     dirs = clips.machine_dirs(config[key], key, args.machine, args.config)

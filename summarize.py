@@ -1,12 +1,17 @@
 """One table from several runs' result.csv: per cell, and for the official score, the mean,
 standard deviation, minimum and maximum over the runs (e.g. over seeds; docs/seeds.md).
 
-    python summarize.py RESULT_DIR_OR_CSV... [-o OUT_DIR]     # OUT_DIR default: ./summary
+    python summarize.py RESULT_DIR_OR_CSV... [-o OUT_DIR] [--across SETTING...]
+                                                   # OUT_DIR default: ./summary
 
 Each argument is a result folder (its result.csv is read) or a result CSV file itself. The
 files must have the same layout: the same rows, the same key cells (machine type, section,
 domain, ID, row names) and the same headers; any year's layout (2020 to 2026) is read as it
-is. Written to OUT_DIR:
+is. The runs must also differ in nothing but the seed: the records beside each result.csv
+(result_<machine>_<dev|eval>.json) name its data folder, ground truth, features, fit, score,
+year and thresholds, and runs of other settings are refused with a line naming the first
+setting that differs, unless --across names it (the summary then lists each run's values).
+Written to OUT_DIR:
 
     summary.csv        long form, one row per numeric cell of result.csv:
                        machine,row,column,mean,std,min,max,n,empty
@@ -18,7 +23,8 @@ is. Written to OUT_DIR:
                        the cell; empty: runs in which the cell was empty (undefined). A cell
                        empty in any run stays empty: mean, std, min and max are left empty.
     summary_mean.csv   result.csv's own layout with each numeric cell replaced by its mean
-    summary_runs.csv   run,result file,seed: the runs summarized, in the order given
+    summary_runs.csv   run,result file,seed (and the settings of --across): the runs
+                       summarized, in the order given
     summary.html       a self-contained page: the official score's mean +- std [min, max],
                        a table per machine type of mean +- std per cell, and the runs
 
@@ -35,7 +41,7 @@ import statistics
 from pathlib import Path
 
 import common as com
-from dcase_baseline import filenames, results, safe_io
+from dcase_baseline import filenames, results, run_settings, safe_io
 from dcase_baseline.errors import BaselineError, describe
 
 log = logging.getLogger("baseline")
@@ -125,11 +131,12 @@ def official(cells):
     return next((c for c in cells if c[3] == results.OFFICIAL_SCORE), None)
 
 
-def run_seeds(file, rows):
-    """The seeds in the records of the blocks that made this result.csv, one per machine type
-    whose block (result_<machine>_<dev|eval>.csv) holds the same rows as result.csv and has
-    its record (.json) beside it; empty where none has (a result.csv copied without them)."""
-    seeds = []
+def run_records(file, rows):
+    """The records of the runs ("run" of each block's .json) that made this result.csv, one per
+    machine type whose block (result_<machine>_<dev|eval>.csv) holds the same rows as
+    result.csv and has its record beside it; empty where none has (a result.csv copied without
+    them)."""
+    found = []
     for block in results.machine_cells(rows):
         machine = block[0][0]
         for dev in (True, False):
@@ -141,9 +148,46 @@ def run_seeds(file, rows):
             record = results.read_record(path) if same else None
             if isinstance(record, dict) and isinstance(record.get("run"), dict) \
                     and "seed" in record["run"]:
-                seeds.append(record["run"]["seed"])
+                found.append(record["run"])
                 break
-    return seeds
+    return found
+
+
+# what may differ between the runs of one summary: the seed, and so the model folder
+NOT_COMPARED = ("seed", "model folder")
+
+
+def settings_of(records):
+    """A run's settings (its first record's), without those that may differ; None without a
+    record."""
+    if not records:
+        return None
+    return {k: v for k, v in records[0].items() if k not in NOT_COMPARED}
+
+
+def check_settings(runs, settings, across):
+    """Refuse runs whose settings differ in more than the seed and the settings named in
+    across (dotted keys: fit.lr, data folder, ...); returns each run's values of those, as
+    text."""
+    known = {key for found in settings if found for key in run_settings.flat(found)}
+    unknown = [key for key in across if key not in known]
+    if unknown and known:
+        raise BaselineError(f"--across {', '.join(unknown)}: no such setting in the runs' "
+                            f"records; the settings are {', '.join(sorted(known))}")
+    reference = next(((file, found) for (file, _), found in zip(runs, settings) if found), None)
+    for (file, _), found in zip(runs, settings):
+        if found is None:
+            log.warning("%s: no record of its run beside it (result_<machine>_<dev|eval>.json):"
+                        " its settings are not compared with the other runs'", file)
+            continue
+        for key, theirs, ours in run_settings.differences(reference[1], found):
+            if key not in across:
+                raise BaselineError(
+                    f"{reference[0]} and {file} are runs of other settings: {key} {theirs!r} "
+                    f"vs {ours!r}; summarize runs that differ in the seed only, or pass "
+                    f"--across {key!r} to summarize them anyway")
+    return [[repr(run_settings.flat(found).get(key)) if found else "unknown" for key in across]
+            for found in settings]
 
 
 def seed_text(seeds):
@@ -193,13 +237,18 @@ def _value_html(cell, n_runs):
             f'<span class="range">[{low:.4f}, {high:.4f}]</span></td>')
 
 
-def page(runs, layout, cells, seeds):
-    """summary.html: the official score, a table per block, the runs."""
+def page(runs, layout, cells, seeds, across=(), values=()):
+    """summary.html: the official score, a table per block, the runs (with their values of
+    the settings across names, in which they differ)."""
     n_runs = len(runs)
     at = {(c[0], c[1]): c for c in cells}
     heading = f"Summary of {runs_text(n_runs)}"
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{heading}</title>"
              f"<style>{STYLE}</style></head><body>\n<h1>{heading}</h1>\n"]
+    if across:
+        parts.append(f"<p class='big'>Runs of different settings: "
+                     f"{html.escape(', '.join(across))} (each run's values under Runs); the "
+                     f"spread below is not the seed's alone.</p>\n")
     score = official(cells)
     if score is None:
         parts.append("<p>These results have no official score row (the 2020 layout has "
@@ -245,16 +294,19 @@ def page(runs, layout, cells, seeds):
                 for j, cell in enumerate(fixed)) + "</tr>")
     close()
     parts.append("<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>result file</th><th>seed</th>"
-                 "</tr>\n")
-    for k, ((file, _), seed) in enumerate(zip(runs, seeds), 1):
+                 + "".join(f"<th>{html.escape(key)}</th>" for key in across) + "</tr>\n")
+    for k, ((file, _), seed, mine) in enumerate(zip(runs, seeds, values or [[]] * n_runs), 1):
         parts.append(f"<tr><td>{k}</td><td class='key'>{html.escape(str(file))}</td>"
-                     f"<td class='key'>{html.escape(seed)}</td></tr>\n")
+                     f"<td class='key'>{html.escape(seed)}</td>"
+                     + "".join(f"<td class='key'>{html.escape(v)}</td>" for v in mine)
+                     + "</tr>\n")
     parts.append("</table>\n</body></html>\n")
     return "".join(parts)
 
 
-def write_summary(paths, out_dir):
-    """Read the runs, write the summary files; returns (the summary cells, written files)."""
+def write_summary(paths, out_dir, across=()):
+    """Read the runs, check that they differ in the seed only (and the settings across names),
+    write the summary files; returns (the summary cells, written files)."""
     runs, seen = [], {}
     for path in paths:
         file, rows = read_result(path)
@@ -265,7 +317,9 @@ def write_summary(paths, out_dir):
         seen[key] = path
         runs.append((file, rows))
     layout, cells = summarize(runs)
-    found_seeds = [run_seeds(file, rows) for file, rows in runs]
+    records = [run_records(file, rows) for file, rows in runs]
+    values = check_settings(runs, [settings_of(found) for found in records], across)
+    found_seeds = [[record["seed"] for record in found] for found in records]
     seeds = [seed_text(found) for found in found_seeds]
     by_seed = {}
     for (file, _), found in zip(runs, found_seeds):
@@ -279,10 +333,11 @@ def write_summary(paths, out_dir):
     files = filenames.summary_files(out_dir)
     safe_io.save_csv(files["summary.csv"], summary_rows(cells))
     safe_io.save_csv(files["summary_mean.csv"], mean_rows(runs, cells))
-    safe_io.save_csv(files["summary_runs.csv"], [["run", "result file", "seed"]] + [
-        [k, str(file), seed] for k, ((file, _), seed) in enumerate(zip(runs, seeds), 1)])
+    safe_io.save_csv(files["summary_runs.csv"], [["run", "result file", "seed", *across]] + [
+        [k, str(file), seed, *mine]
+        for k, ((file, _), seed, mine) in enumerate(zip(runs, seeds, values), 1)])
     with safe_io.atomic_path(files["summary.html"]) as tmp:
-        Path(tmp).write_text(page(runs, layout, cells, seeds), encoding="utf-8",
+        Path(tmp).write_text(page(runs, layout, cells, seeds, across, values), encoding="utf-8",
                              errors="surrogateescape")
     return cells, list(files.values())
 
@@ -295,8 +350,15 @@ def main(argv=None):
                         help="result folders (their result.csv) or result CSV files")
     parser.add_argument("-o", "--out", default="summary", metavar="OUT_DIR",
                         help="folder of the summary files (default: ./summary)")
+    parser.add_argument("--across", nargs="+", default=[], metavar="SETTING",
+                        help="settings in which the runs may differ besides the seed (as the "
+                             "error names them: fit.lr, data folder, ...); the summary names "
+                             "each run's values")
     args = parser.parse_args(argv)
-    cells, files = write_summary(args.runs, args.out)
+    cells, files = write_summary(args.runs, args.out, args.across)
+    if args.across:
+        log.info("runs of different %s: each run's values in %s", ", ".join(args.across),
+                 files[2])
     score = official(cells)
     n_runs = len(args.runs)
     if score is not None and score[5] is not None:

@@ -41,18 +41,20 @@ class Checkpoint:
         except (OSError, ValueError, KeyError) as error:
             log.warning("%s cannot be read (%s); training from the first epoch", self.path, error)
             return fresh
-        differs = [k for k in self.settings if meta["settings"].get(k) != self.settings[k]]
-        if differs:
-            log.warning("%s was made with another %s; training from the first epoch",
-                        self.path, " and ".join(differs))
+        if meta["settings"] != self.settings:
+            log.warning("%s was made with other settings (%s); training from the first epoch",
+                        self.path, _changes(meta["settings"], self.settings))
             return fresh
         model.set_weights([arrays[f"weight_{i}"] for i in range(meta["weights"])])
         for i, variable in enumerate(model.optimizer.variables):
             variable.assign(arrays[f"optimizer_{i}"])
         rng.bit_generator.state = meta["rng"]
-        log.info("resuming at epoch %d of %d from %s", meta["epochs done"] + 1,
-                 self.settings["fit"]["epochs"], self.path)
-        return meta["epochs done"], meta["history"]
+        done, epochs = meta["epochs done"], self.settings["fit"]["epochs"]
+        if done < epochs:
+            log.info("resuming at epoch %d of %d from %s", done + 1, epochs, self.path)
+        else:
+            log.info("all %d epochs trained in %s: only the score is fitted", epochs, self.path)
+        return done, meta["history"]
 
     def due(self, epochs_done):
         """Whether to save after this epoch (never after the last: the model is saved then)."""
@@ -77,6 +79,14 @@ class Checkpoint:
     def remove(self):
         if self.path.exists():
             os.remove(self.path)
+
+
+def _changes(old, new):
+    """How the checkpoint's settings differ from this run's, in words; the training clips (a
+    digest) by name only."""
+    clips = [] if old.get("clips") == new.get("clips") else ["other training clips"]
+    old, new = ({k: v for k, v in s.items() if k != "clips"} for s in (old, new))
+    return "; ".join(filter(None, [run_settings.changes(old, new)] + clips))
 
 
 def for_machine(model_dir, machine, paths, config, seed):

@@ -86,10 +86,70 @@ def check_layout(machine_dirs, year):
         raise BaselineError(f"{machine_dir} has {' and '.join(sorted(has))}/ but no "
                             f"{'/ or '.join(year.test_folders)}/ as DCASE {year.year} has; set "
                             f"year in the configuration to the data set's year")
-    supplemental = [d / "supplemental" for d in machine_dirs if (d / "supplemental").is_dir()]
-    if supplemental:
-        log.info("%s (DCASE 2025's clean machine and noise clips) %s not used by this baseline",
-                 ", ".join(map(str, supplemental)), "is" if len(supplemental) == 1 else "are")
+    for name, holds in year.extra_folders.items():
+        found = [d / name for d in machine_dirs if (d / name).is_dir()]
+        if found:
+            log.info("%s (%s) %s not used by this baseline", ", ".join(map(str, found)), holds,
+                     "is" if len(found) == 1 else "are")
+    hints = year_hints(machine_dirs, year)
+    if hints:
+        reasons = "; ".join(reason for reason, _ in hints)
+        candidates = set.intersection(*(set(found) for _, found in hints)) or set(hints[0][1])
+        log.warning("%s: %s: these look like DCASE %s data, not DCASE %d's (year: %d); set year "
+                    "in the configuration to the data set's year", machine_dirs[0].parent,
+                    reasons, years.in_words(candidates), year.year, year.year)
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir() if not p.is_dir()) if folder.is_dir() else []
+
+
+def year_hints(machine_dirs, year):
+    """What in the machine folders points to another year than the configured one, from the
+    years' records: [(reason in words, the years it points to)]. Sections the year has not,
+    names ending _noAttribute, evaluation clips counted from another number, folders only
+    another year's data have."""
+    others = [r for r in years.YEARS.values() if r.clip_name == year.clip_name
+              and r.test_folders == year.test_folders and r is not year]
+    sections, hidden, first = set(), None, {}
+    for machine_dir in machine_dirs:
+        for folder in ("train",) + year.test_folders:
+            for name in _names(machine_dir / folder):
+                fields = parse_clip_name(name, year)
+                if fields is None:
+                    continue
+                sections.add(fields.get("section"))
+                if fields.get("attributes") == "noAttribute" and hidden is None:
+                    hidden = f"{machine_dir.name}/{folder}/{name}"
+                if folder != "train" and fields["label"] is None:
+                    unit = (f"section {fields['section']}" if fields.get("section")
+                            else f"id {fields['id']}")
+                    key = (machine_dir.name, unit)
+                    first[key] = min(first.get(key, int(fields["index"])), int(fields["index"]))
+    hints = []
+    if year.sections is not None and not sections <= set(year.sections):
+        found = [r.year for r in others if r.sections and sections <= set(r.sections)]
+        if found:
+            has = (f"section {year.sections[0]} only" if len(year.sections) == 1
+                   else f"sections {', '.join(year.sections)}")
+            hints.append((f"sections {', '.join(sorted(sections))} (DCASE {year.year} has "
+                          f"{has})", found))
+    if hidden and not year.hidden_attributes:
+        found = [r.year for r in others if r.hidden_attributes]
+        hints.append((f"names that withhold their attributes, as {hidden}", found))
+    counted = {key: index for key, index in first.items() if index not in year.first_indices}
+    if counted:
+        (machine, unit), index = next(iter(sorted(counted.items())))
+        found = [r.year for r in others if index in r.first_indices]
+        hints.append((f"the evaluation clips of {machine} {unit} counted from {index:04d}",
+                      found))
+    for record in others:
+        for name, holds in record.extra_folders.items():
+            there = [d for d in machine_dirs if (d / name).is_dir()]
+            if there and name not in year.extra_folders:
+                hints.append((f"{there[0] / name} ({holds}, not used by this baseline)",
+                              [r.year for r in others if name in r.extra_folders]))
+    return [hint for hint in hints if hint[1]]
 
 
 def _clips(folder, year):

@@ -18,9 +18,8 @@ from typing import NamedTuple
 import librosa
 import numpy as np
 import soundfile
-from tqdm import tqdm
 
-from dcase_baseline import filenames
+from dcase_baseline import filenames, progress
 from dcase_baseline.errors import BaselineError
 from dcase_baseline.safe_io import atomic_path
 
@@ -262,8 +261,7 @@ def finish_log_mels(pending, skip_bad_files=False, desc="features"):
     log_mels = list(cached)
     cached.clear()
     bad, silent = [], []
-    bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip",
-               disable=None)
+    bar = progress.bar(total=len(paths), initial=len(paths) - len(todo), desc=desc, unit="clip")
     with _one_blas_thread():        # for the clips computed here, in this process
         for i, result in zip(todo, results):
             bar.update()

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import sys
+import warnings
 
 from dcase_baseline import filenames
 
@@ -41,6 +42,12 @@ def _quiet():
 with _quiet():
     import keras
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
+# Keras' compile(jit_compile=True) says "Model doesn't support `jit_compile=True`" where it
+# turns XLA off for its own predict (TensorFlow's op determinism, which a seed sets, rules XLA
+# out in recent versions); the training epochs are compiled with XLA apart from that
+# (training.tensorflow_epoch), so the warning would mislead.
+warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`",
+                        category=UserWarning)
 
 
 def import_tensorflow():

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from dcase_baseline import frame_stacks, scoring
+from dcase_baseline import frame_stacks, progress, scoring
 from dcase_baseline.keras_backend import keras
 from dcase_baseline.validation import split
 log = logging.getLogger("baseline")
@@ -76,14 +76,13 @@ def fit(model, stacks, fit_config, rng, xla=False, validation_clips=None, checkp
     per epoch. validation_clips: as in split. checkpoint: a checkpoints.Checkpoint, resumed
     where it holds a state of this training, and saved as it asks.
     """
-    from tqdm import tqdm
     batch_size, verbose = fit_config["batch_size"], fit_config["verbose"]
     train, validation = split(stacks, fit_config["validation_split"], validation_clips)
     run_epoch = epoch_function(model, stacks, validation, xla)
     first, history = (checkpoint.restore(model, rng) if checkpoint
                       else (0, {"loss": [], "seconds": []}))
-    epochs = tqdm(range(first, fit_config["epochs"]), desc="epochs", initial=first,
-                  total=fit_config["epochs"], disable=verbose != 1)
+    epochs = progress.bar(range(first, fit_config["epochs"]), desc="epochs", initial=first,
+                          total=fit_config["epochs"], disable=None if verbose == 1 else True)
     for epoch in epochs:
         start = time.perf_counter()
         order = rng.permutation(len(train)) if fit_config["shuffle"] else np.arange(len(train))

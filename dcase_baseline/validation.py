@@ -30,6 +30,15 @@ def validation_clips(groups, validation_split, rng):
     chosen = []
     for group in dict.fromkeys(groups):
         members = [i for i, g in enumerate(groups) if g == group]
-        n_held = min(round(len(members) * validation_split), len(members) - 1)
-        chosen += rng.choice(members, size=n_held, replace=False).tolist()
+        chosen += rng.choice(members, size=_held_out(len(members), validation_split),
+                             replace=False).tolist()
     return sorted(chosen)
+
+
+def _held_out(n_clips, validation_split):
+    return min(round(n_clips * validation_split), n_clips - 1)
+
+
+def n_validation_clips(groups, validation_split):
+    """How many clips validation_clips holds out (the draw does not change the count)."""
+    return sum(_held_out(groups.count(group), validation_split) for group in set(groups))

@@ -97,6 +97,15 @@ class Year:
     published: dict = field(default_factory=dict)
     published_means: tuple = ()
     published_source: str = ""
+    # what tells the year's data from another year's (clips.year_hints): the section numbers
+    # of its development and evaluation sets (None: machine IDs), whether some names withhold
+    # their attributes (..._noAttribute.wav), the numbers a section's evaluation clips may
+    # start from, the folders beside train/ that only its data have ({name: what they hold};
+    # this baseline does not use them)
+    sections: object = None
+    hidden_attributes: bool = False
+    first_indices: tuple = (0,)
+    extra_folders: dict = field(default_factory=dict)
 
     @property
     def archive_folders(self):
@@ -167,12 +176,15 @@ _SECTIONS = dict(
     score_file="anomaly_score_{machine}_{unit}_test.csv",
     decision_file="decision_result_{machine}_{unit}_test.csv",
     ground_truth="data_and_domain", ground_truth_key="section_index")
-_SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS)
+# 2021 and 2022: development sections 00-02, evaluation 03-05; 2023 on: section 00 only
+SIX_SECTIONS = ("00", "01", "02", "03", "04", "05")
+_SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS, sections=("00",))
 
 
-def _successor(year, dev, train, test):
+def _successor(year, dev, train, test, **differences):
     return Year(year=year, zenodo=_zenodo(dev, train, test),
-                published_source=_SUCCESSOR_SOURCE.format(year=year), **_SUCCESSOR)
+                published_source=_SUCCESSOR_SOURCE.format(year=year),
+                **dict(_SUCCESSOR, **differences))
 
 
 YEARS = {
@@ -205,7 +217,7 @@ YEARS = {
         decision_file="decision_result_{machine}_{unit}_test.csv",
         ground_truth="unit_files", ground_truth_key="name",
         zenodo=_zenodo("4562016", "4660992", "4884786", old_names=True),
-        published=_keyed(_PUBLISHED_2021),
+        sections=SIX_SECTIONS, published=_keyed(_PUBLISHED_2021),
         published_means=(
             ("fan", "arithmetic", "fan arithmetic mean", (0.64025, 0.533684211)),
             ("fan", "harmonic", "fan harmonic mean", (0.631866714, 0.531826049)),
@@ -221,7 +233,7 @@ YEARS = {
             "and pAUC per section and domain of fan and valve (it leaves out the other machine "
             "types), and the means over all of them; \u201cunknown\u201d elsewhere.")),
     2022: Year(
-        year=2022, zenodo=_zenodo("6355122", "6462969", "6586456"),
+        year=2022, zenodo=_zenodo("6355122", "6462969", "6586456"), sections=SIX_SECTIONS,
         published=_keyed(_PUBLISHED_2022),
         published_means=(
             (None, "arithmetic", "arithmetic mean, all 21 sections of 2022",
@@ -233,8 +245,15 @@ YEARS = {
                           "no seed."),
         **_SECTIONS),
     2023: _successor(2023, "7882613", "7830345", "7860847"),
-    2024: _successor(2024, "10902294", "11259435", "11363076"),
-    2025: _successor(2025, "15097779", "15392814", "15519362"),
+    # 2024: gearbox, slider, ToyTrain (dev) and four evaluation types withhold their
+    # attributes; the evaluation clips of 3DPrinter, AirCompressor, Scanner count from 0001
+    2024: _successor(2024, "10902294", "11259435", "11363076", hidden_attributes=True,
+                     first_indices=(0, 1)),
+    # 2025: bearing, slider, ToyTrain and four evaluation types withhold their attributes;
+    # the additional training data have supplemental/ (clean machine or noise clips)
+    2025: _successor(2025, "15097779", "15392814", "15519362", hidden_attributes=True,
+                     extra_folders={"supplemental": "DCASE 2025's clean machine and noise "
+                                                    "clips"}),
     2026: _successor(2026, "19336329", "20151556", "20437238"),
 }
 
@@ -242,6 +261,14 @@ YEARS = {
 def known_years():
     """The years of YEARS, in words, for a message: "from 2020 to 2026"."""
     return f"from {min(YEARS)} to {max(YEARS)}"
+
+
+def in_words(numbers):
+    """Years in words: "2022", "2024-2025", "2021, 2023"."""
+    numbers = sorted(numbers)
+    if numbers == list(range(numbers[0], numbers[-1] + 1)) and len(numbers) > 1:
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ", ".join(map(str, numbers))
 
 
 def years_named_like(file_name):

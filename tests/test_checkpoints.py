@@ -89,8 +89,9 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(demo_dev, tmp_path):
                  **{"fit.epochs": 4, "fit.verbose": 2, "fit.checkpoint_epochs": 2,
                     "fit.lr": 0.002})
     rerun = run_script("00_train.py", "-d", cwd=tmp_path)
-    assert f"{checkpoint} was made with another fit; training from the first epoch" in \
-        rerun.stderr
+    # each key that differs, with both values (EPOCHS was the checkpoint's fit.epochs)
+    assert (f"{checkpoint} was made with other settings (fit.lr 0.001 -> 0.002; fit.epochs "
+            f"{EPOCHS} -> 4); training from the first epoch") in rerun.stderr
     assert "epoch 1/4:" in rerun.stderr
     # --force starts afresh even with a checkpoint of the same settings
     shutil.copy(kept, checkpoint)

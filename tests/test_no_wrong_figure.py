@@ -134,6 +134,10 @@ def test_averaged_channels_are_counted_once_per_run(demo_dev, tmp_path):
     assert test.stderr.count("have several channels") == 1
     notes = json.loads((tmp_path / "result/plots/motor.json").read_text())["notes"]
     assert any("clips of several channels averaged into one" in n for n in notes)
+    # the report's facts name the setting, with the clips it averaged
+    n_test = len(list((data / "motor" / "test").glob("*.wav")))
+    assert (f"<tr><th>feature.channel</th><td>mean ({n_test} clips of several channels "
+            f"averaged into one)</td></tr>") in (tmp_path / "result/report.html").read_text()
 
 
 def test_one_channel_gives_the_features_of_that_channel_alone(demo_dev, tmp_path):

@@ -83,7 +83,7 @@ def test_bad_input_rows_cited_by_the_tests_exist():
     section = README.read_text().split("## When the input is wrong", 1)[1].split("\n## ", 1)[0]
     rows = [int(n) for n in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)]
     assert rows == list(range(1, len(rows) + 1)), "the rows are numbered 1, 2, 3, ..."
-    for name in ("test_edges.py", "test_bad_input.py"):
+    for name in ("test_edges.py", "test_bad_input.py", "test_new_user.py"):
         for line in (ROOT / "tests" / name).read_text().splitlines():
             cited = re.match(r"# (\d+(?:, \d+)*)\b", line)
             if cited:
