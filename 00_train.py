@@ -5,6 +5,7 @@ configured epochs, batch size, shuffling and validation split, then a gamma dist
 to the training clips' anomaly scores (the decision threshold of 01_test.py).
 """
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,20 +20,48 @@ from dcase_baseline.errors import BaselineError
 # type's features are being computed.
 
 
-def training_spectrograms(machine_dir, dev, config, year, early=False):
+class Job(NamedTuple):
+    """One model to train: of a machine type, or of some of its sections."""
+    machine_dir: object
+    name: str               # the model's (filenames.detector_name): its files are named so
+    paths: object           # its training clips; None: all of the machine type's, not read yet
+
+
+def jobs(dirs, dev, config, year, sections):
+    """A Job per model to train: one per machine type, of the sections asked for (-s/--section,
+    None: all), or one per section (model_per: section)."""
+    found = []
+    for machine_dir in dirs:
+        if config["model_per"] == "machine" and not sections:
+            found.append(Job(machine_dir, machine_dir.name, None))
+            continue
+        paths = clips.train_files(machine_dir, dev, year)
+        for chosen in clips.detector_sections(clips.sections_of(paths, year), sections,
+                                              config["model_per"], machine_dir / "train", year):
+            found.append(Job(machine_dir, filenames.detector_name(machine_dir.name, chosen, year),
+                             paths if chosen is None else clips.in_sections(paths, chosen, year)))
+    return found
+
+
+def training_clips(job, dev, year):
+    return job.paths if job.paths is not None else clips.train_files(job.machine_dir, dev, year)
+
+
+def training_spectrograms(job, dev, config, year, early=False):
     from dcase_baseline import features
-    return features.ClipSpectrograms(clips.train_files(machine_dir, dev, year), config, early)
+    return features.ClipSpectrograms(training_clips(job, dev, year), config, early)
 
 
-def train_machine(machine_dir, spectrograms, config, year, args, seed):
-    """Train, fit the score distribution and save the files of one machine type; returns its
-    line of the closing summary."""
+def train_machine(job, spectrograms, config, year, args, seed):
+    """Train, fit the score distribution and save the files of one model; returns its line of
+    the closing summary."""
     import scipy.stats
 
     import keras_model
     from dcase_baseline import training
     from dcase_baseline.keras_backend import keras
-    machine, model_dir, feature = machine_dir.name, config["model_directory"], config["feature"]
+    machine_dir, machine = job.machine_dir, job.name
+    model_dir, feature = config["model_directory"], config["feature"]
     rng = np.random.default_rng(seed)
     com.log.info("%s: %d training clips", machine, len(spectrograms.paths))
     found = spectrograms.finish(args.skip_bad_files, desc="train clips")
@@ -147,6 +176,11 @@ def validation_clips(machine, paths, config, year, seed):
     return held_out
 
 
+def sections_option(args):
+    """The -s/--section option of this run, for a command it suggests."""
+    return f" -s {' '.join(args.section)}" if args.section else ""
+
+
 def log_summary(summary):
     com.log.info("summary:")
     com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
@@ -162,23 +196,23 @@ def main():
     config, year, dirs = com.start_run(args)
     seed, model_dir = com.seed_of(args, config), config["model_directory"]
     com.check_output_folders(config, "model_directory")
-    todo = [d for d in dirs if args.force or not filenames.existing_model_files(model_dir, d.name)]
-    for machine_dir in todo:     # before hours of training of the others
-        paths = clips.train_files(machine_dir, args.dev, year)
-        check_clip_count(machine_dir.name, len(paths),
-                         f"training clips in {machine_dir / 'train'}")
+    every = jobs(dirs, args.dev, config, year, args.section)
+    todo = [job._replace(paths=training_clips(job, args.dev, year)) for job in every
+            if args.force or not filenames.existing_model_files(model_dir, job.name)]
+    for job in todo:     # before hours of training of the others
+        paths = job.paths
+        check_clip_count(job.name, len(paths), f"training clips in {job.machine_dir / 'train'}")
         if config["fit"]["validation"] == "clips":
             groups = [clips.training_group(p, year) for p in paths]
             held_out = validation.n_validation_clips(groups, config["fit"]["validation_split"])
-            check_split(machine_dir.name, len(paths) - held_out, len(paths), "clips",
-                        config["fit"])
-    for machine_dir in dirs:
-        if machine_dir not in todo:
-            check_existing_score(model_dir, machine_dir.name, config["score"],
+            check_split(job.name, len(paths) - held_out, len(paths), "clips", config["fit"])
+    for job in every:
+        if job.name not in {j.name for j in todo}:
+            check_existing_score(model_dir, job.name, config["score"],
                                  f"python 00_train.py {'-d' if args.dev else '-e'} -m "
-                                 f"{machine_dir.name} --force")
-    # worker processes compute the first machine type's features while Keras is imported
-    early = ({todo[0]: training_spectrograms(todo[0], args.dev, config, year, early=True)}
+                                 f"{job.machine_dir.name}{sections_option(args)} --force")
+    # worker processes compute the first model's features while Keras is imported
+    early = ({todo[0].name: training_spectrograms(todo[0], args.dev, config, year, early=True)}
              if todo else {})
     from dcase_baseline import keras_backend, training
     keras_backend.import_tensorflow()
@@ -187,29 +221,31 @@ def main():
     com.log.info("training in %s mode on %s (Keras %s, %s backend)",
                  "development" if args.dev else "evaluation", dirs[0].parent, keras.__version__,
                  keras.backend.backend())
-    summary = []
-    for i, machine_dir in enumerate(dirs, 1):
-        machine = machine_dir.name
-        # a run on another node or in another shell may be training this machine type
+    summary, todo = [], {job.name: job for job in todo}
+    for i, job in enumerate(every, 1):
+        machine = job.name
+        # a run on another node or in another shell may be training this model
         with safe_io.file_lock(filenames.training_lock_file(model_dir, machine),
                                wait=False) as mine:
             if not mine:
-                com.log.info("[%d/%d] %s: being trained by another run, skipping", i, len(dirs),
-                             machine)
+                com.log.info("[%d/%d] %s: being trained by another run, skipping", i,
+                             len(every), machine)
                 continue
             existing = filenames.existing_model_files(model_dir, machine)
             if existing and not args.force:
                 com.log.info("[%d/%d] %s: model exists (%s), skipping; --force retrains it",
-                             i, len(dirs), machine, existing[0])
+                             i, len(every), machine, existing[0])
                 continue
-            com.log.info("[%d/%d] %s", i, len(dirs), machine)
-            # seeded per machine type, so that training one type alone (-m) gives the same model
+            com.log.info("[%d/%d] %s", i, len(every), machine)
+            # seeded per model, so that training one machine type alone (-m) gives the same
+            # model
             if seed is not None:
                 training.seed_everything(seed)
             start = time.perf_counter()
-            spectrograms = (early.pop(machine_dir, None)
-                            or training_spectrograms(machine_dir, args.dev, config, year))
-            result = train_machine(machine_dir, spectrograms, config, year, args, seed)
+            job = todo.get(machine, job)
+            spectrograms = (early.pop(machine, None)
+                            or training_spectrograms(job, args.dev, config, year))
+            result = train_machine(job, spectrograms, config, year, args, seed)
             result["seconds"] = time.perf_counter() - start
             summary.append(result)
             com.log.info("%s: model -> %s", machine, filenames.model_file(model_dir, machine))

@@ -21,13 +21,38 @@ from dcase_baseline import (clips, detector, filenames, frame_stacks, mahalanobi
 # type's features are being computed.
 
 
-def unit_spectrograms(machine_dir, dev, config, year, early=False):
-    """The machine type's TestUnits, and the log-mel spectrograms of all their clips under
+class ModelUnits(NamedTuple):
+    """The test units one model scores."""
+    name: str               # the model's (filenames.detector_name)
+    sections: object        # its sections, None: all of the machine type's
+    units: list             # TestUnits
+
+
+def model_units(machine_dir, dev, config, year, sections):
+    """The machine type's TestUnits of the sections asked for (-s/--section, None: all), as
+    the models that score them take them: ModelUnits, one model per machine type, or one per
+    section (model_per: section)."""
+    units = clips.units(machine_dir, dev, year)
+    found = sorted({unit.keys[0] for unit in units})
+    groups = clips.detector_sections(found, sections, config["model_per"],
+                                     machine_dir / year.test_folders[0], year)
+    return [ModelUnits(filenames.detector_name(machine_dir.name, chosen, year), chosen,
+                       [unit for unit in units if chosen is None or unit.keys[0] in chosen])
+            for chosen in groups]
+
+
+def unit_spectrograms(models, config, early=False):
+    """The ModelUnits of a machine type, and the log-mel spectrograms of all their clips under
     way."""
     from dcase_baseline import features
-    units = clips.units(machine_dir, dev, year)
-    paths = [path for unit in units for path in unit.paths]
-    return units, features.ClipSpectrograms(paths, config, early)
+    paths = [path for model in models for unit in model.units for path in unit.paths]
+    return models, features.ClipSpectrograms(paths, config, early)
+
+
+def train_command(dev, machine, sections):
+    """The 00_train.py command that trains a model."""
+    return (f"python 00_train.py {'-d' if dev else '-e'} -m {machine}"
+            + (f" -s {' '.join(sections)}" if sections else ""))
 
 
 def clip_scores(model, log_mels, n_frames, precisions=None):
@@ -73,65 +98,83 @@ def without_domain(units, year):
     return messages
 
 
+class ModelScores(NamedTuple):
+    name: str               # the model's
+    threshold: float        # its decision threshold
+    rows: list              # ResultRows of the labelled units it scored
+    scored: list            # report.ScoredUnits of those
+    notes: list             # for the report: empty cells
+
+
 class MachineScores(NamedTuple):
-    rows: list              # ResultRows of the labelled units
-    threshold: float        # the decision threshold
-    scored: list            # report.ScoredUnits of the labelled units
-    notes: list             # for the report: empty cells, averaged channels
+    models: list            # ModelScores
+    notes: list             # for the report: averaged channels
     problems: dict          # {kind: [message]} of the clips that need a look
     averaged: list          # the clips whose channels were averaged
 
 
-def score_machine(machine_dir, started, config, year, args, train_command):
-    """Write the score and decision files of every unit; returns MachineScores.
-
-    started: unit_spectrograms' result."""
+def load_detector(machine, model, config, dev):
+    """A model, its path and its decision threshold, and for score: mahalanobis its inverse
+    covariances."""
     import scipy.stats
 
     import keras_model
-    machine, result_dir = machine_dir.name, config["result_directory"]
-    units, spectrograms = started
-    if args.ground_truth:
-        units = [clips.with_ground_truth(unit, args.ground_truth, machine, year)
-                 for unit in units]
-    model, path, gamma, precisions = detector.load(config["model_directory"], machine,
-                                                   train_command, keras_model.load_model,
-                                                   config["score"])
+    found, path, gamma, precisions = detector.load(
+        config["model_directory"], model.name, train_command(dev, machine, model.sections),
+        keras_model.load_model, config["score"])
     shape, loc, scale = gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
-    com.log.info("%s: model %s, decision threshold %.6g", machine, path, threshold)
+    com.log.info("%s: model %s, decision threshold %.6g", model.name, path, threshold)
+    return found, threshold, precisions
+
+
+def score_machine(machine_dir, started, config, year, args):
+    """Write the score and decision files of every unit; returns MachineScores.
+
+    started: unit_spectrograms' result."""
+    machine, result_dir = machine_dir.name, config["result_directory"]
+    models, spectrograms = started
+    if args.ground_truth:
+        models = [model._replace(units=[clips.with_ground_truth(unit, args.ground_truth,
+                                                                 machine, year)
+                                        for unit in model.units]) for model in models]
+    detectors = [load_detector(machine, model, config, args.dev) for model in models]
     usable = spectrograms.finish(args.skip_bad_files, desc="test clips")
     for message in usable.short:
         com.log.warning("%s; no score", message)
+    units = [unit for model in models for unit in model.units]
     problems = {"silent": usable.silent,
                 "not scored": usable.bad + [f"{message}; no score" for message in usable.short],
                 "no domain": without_domain(units, year)}
-    rows, scored, notes, offset = [], [], [], 0
-    for unit in units:
-        log_mels = usable.log_mels[offset:offset + len(unit.paths)]
-        offset += len(unit.paths)
-        keep, scores = clip_scores(model, log_mels, config["feature"]["n_frames"], precisions)
-        names = [unit.paths[i].name for i in keep]
-        decisions = (scores > threshold).astype(int)
-        safe_io.save_csv(filenames.anomaly_score_file(result_dir, machine, unit.name, year),
-                         [[n, float(s)] for n, s in zip(names, scores)])
-        decision_file = filenames.decision_result_file(result_dir, machine, unit.name, year)
-        if decision_file:
-            safe_io.save_csv(decision_file, [[n, int(d)] for n, d in zip(names, decisions)])
-        com.log.info("%s %s: %d clips scored", machine, unit.name, len(keep))
-        if unit.labels is None:
-            continue
-        labels, domains = unit.labels[keep], unit.domains[keep]
-        values = metrics.unit_metrics(year.metric_columns, labels, scores, decisions, domains,
-                                      config["max_fpr"])
-        notes += empty_cells(machine, unit, values, year)
-        rows.append(results.ResultRow(unit.keys, values))
-        scored.append(report.ScoredUnit(unit.name, scores, labels, domains))
-    if usable.averaged:
-        notes.append(f"{len(usable.averaged)} clips of several channels averaged into one "
-                     f"(feature.channel: mean)")
-    return MachineScores(rows, threshold, scored, notes, problems, usable.averaged)
+    found, offset = [], 0
+    for model, (found_model, threshold, precisions) in zip(models, detectors):
+        rows, scored, notes = [], [], []
+        for unit in model.units:
+            log_mels = usable.log_mels[offset:offset + len(unit.paths)]
+            offset += len(unit.paths)
+            keep, scores = clip_scores(found_model, log_mels, config["feature"]["n_frames"],
+                                       precisions)
+            names = [unit.paths[i].name for i in keep]
+            decisions = (scores > threshold).astype(int)
+            safe_io.save_csv(filenames.anomaly_score_file(result_dir, machine, unit.name, year),
+                             [[n, float(s)] for n, s in zip(names, scores)])
+            decision_file = filenames.decision_result_file(result_dir, machine, unit.name, year)
+            if decision_file:
+                safe_io.save_csv(decision_file, [[n, int(d)] for n, d in zip(names, decisions)])
+            com.log.info("%s %s: %d clips scored", machine, unit.name, len(keep))
+            if unit.labels is None:
+                continue
+            labels, domains = unit.labels[keep], unit.domains[keep]
+            values = metrics.unit_metrics(year.metric_columns, labels, scores, decisions,
+                                          domains, config["max_fpr"])
+            notes += empty_cells(machine, unit, values, year)
+            rows.append(results.ResultRow(unit.keys, values))
+            scored.append(report.ScoredUnit(unit.name, scores, labels, domains))
+        found.append(ModelScores(model.name, threshold, rows, scored, notes))
+    notes = ([f"{len(usable.averaged)} clips of several channels averaged into one "
+              f"(feature.channel: mean)"] if usable.averaged else [])
+    return MachineScores(found, notes, problems, usable.averaged)
 
 
 def channel_fact(channel, averaged):
@@ -142,21 +185,23 @@ def channel_fact(channel, averaged):
     return str(channel)
 
 
-def save_report_files(machine_dir, config, args, threshold, scored, facts):
-    """The machine type's figure and facts, from which report.html is built."""
+def save_report_files(machine_dir, model, config, args, facts):
+    """A model's figure and facts (ModelScores), from which report.html is built."""
     from dcase_baseline.keras_backend import keras
-    machine, result_dir = machine_dir.name, config["result_directory"]
-    report.save_machine_plot(filenames.plot_file(result_dir, machine, args.dev), machine, scored,
-                             threshold, config["max_fpr"])
-    facts = {"machine type": machine, "project version": com.__version__,
+    machine, result_dir, threshold = machine_dir.name, config["result_directory"], model.threshold
+    report.save_machine_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
+                             model.scored, threshold, config["max_fpr"])
+    named = {} if model.name == machine else {"model": model.name}
+    facts = {"machine type": machine, **named, "project version": com.__version__,
              "Keras": f"{keras.__version__} ({keras.backend.backend()} backend)",
              "seed": com.seed_of(args, config),
              "data folder": str(machine_dir.parent.resolve()),
              "decision threshold": float(threshold),
              "DCASE year": config["year"], "score": config["score"],
-             "clips scored per unit": ", ".join(f"{u.name}: {len(u.scores)}" for u in scored),
+             "clips scored per unit": ", ".join(f"{u.name}: {len(u.scores)}"
+                                                for u in model.scored),
              **facts, "config": config}
-    safe_io.save_json(filenames.facts_file(result_dir, machine, args.dev), facts)
+    safe_io.save_json(filenames.facts_file(result_dir, model.name, args.dev), facts)
 
 
 def main():
@@ -164,11 +209,11 @@ def main():
     config, year, dirs = com.start_run(args)
     dev = args.dev
     com.check_output_folders(config, "result_directory")
-    train_command = f"python 00_train.py {'-d' if dev else '-e'} -m <machine>"
-    detector.files(config["model_directory"], dirs[0].name,
-                   train_command.replace("<machine>", dirs[0].name))
+    first = model_units(dirs[0], dev, config, year, args.section)
+    detector.files(config["model_directory"], first[0].name,
+                   train_command(dev, dirs[0].name, first[0].sections))
     # worker processes compute the first machine type's features while Keras is imported
-    early = {dirs[0]: unit_spectrograms(dirs[0], dev, config, year, early=True)}
+    early = {dirs[0]: unit_spectrograms(first, config, early=True)}
     from dcase_baseline import keras_backend
     keras_backend.use_compilation_cache(config)
     result_path = Path(config["result_directory"]) / config["result_file"]
@@ -181,21 +226,25 @@ def main():
         machine = machine_dir.name
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
         start = time.perf_counter()
-        started = (early.pop(machine_dir, None)
-                   or unit_spectrograms(machine_dir, dev, config, year))
-        scored = score_machine(machine_dir, started, config, year, args,
-                               train_command.replace("<machine>", machine))
+        started = early.pop(machine_dir, None) or unit_spectrograms(
+            model_units(machine_dir, dev, config, year, args.section), config)
+        scored = score_machine(machine_dir, started, config, year, args)
         all_problems.append(scored.problems)
         averaged += scored.averaged
-        if labelled:
-            results.save_block(result_path, results.MachineBlock(machine, scored.rows), dev,
-                               record)
-        if with_report:
-            save_report_files(machine_dir, config, args, scored.threshold, scored.scored, {
-                "feature.channel": channel_fact(config["feature"]["channel"], scored.averaged),
-                "seconds to score": round(time.perf_counter() - start, 1),
-                "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "notes": [m for found in scored.problems.values() for m in found] + scored.notes})
+        seconds = round(time.perf_counter() - start, 1)
+        for k, model in enumerate(scored.models):
+            if labelled:
+                results.save_block(result_path, model.name,
+                                   results.MachineBlock(machine, model.rows), dev, record)
+            if with_report:
+                # the machine type's notes with its first model's facts
+                notes = ([m for found in scored.problems.values() for m in found]
+                         if k == 0 else []) + model.notes + (scored.notes if k == 0 else [])
+                save_report_files(machine_dir, model, config, args, {
+                    "feature.channel": channel_fact(config["feature"]["channel"],
+                                                    scored.averaged),
+                    "seconds to score": seconds,
+                    "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "notes": notes})
 
     if labelled:
         blocks = results.assemble(result_path, dev, record,

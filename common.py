@@ -32,6 +32,9 @@ def parse_args(description, argv=None, test_script=False):
     parser.add_argument("-m", "--machine", nargs="+", metavar="NAME",
                         help="only these machine types (default: every machine folder)")
     parser.add_argument("--seed", type=int, help="seed Python, NumPy and Keras (overrides seed:)")
+    parser.add_argument("-s", "--section", nargs="+", metavar="NN", type=section_number,
+                        help="only these sections (2020: machine IDs), e.g. -s 00 01; with "
+                             "model_per: section, a model each")
     parser.add_argument("--run", metavar="NAME", type=run_name,
                         help="put this run's models and results in a folder NAME of "
                              "model_directory and of result_directory (e.g. one per seed)")
@@ -62,6 +65,13 @@ def parse_args(description, argv=None, test_script=False):
     return args
 
 
+def section_number(text):
+    """-s/--section NN: a section (or 2020 machine ID) number, written with two digits."""
+    if not text.isdigit() or len(text) > 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is no section number: use 00, 01, ...")
+    return f"{int(text):02d}"
+
+
 RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
 
 
@@ -83,17 +93,29 @@ DEFAULT_CONFIG = {
     "max_fpr": 0.1,
     "decision_threshold": 0.9,
     "feature": {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024,
-                "hop_length": 512, "power": 2.0, "channel": "mean"},
+                "hop_length": 512, "power": 2.0, "channel": None, "fmin": 0.0, "fmax": None,
+                "win_length": None},
     "fit": {"lr": 0.001, "epochs": 100, "batch_size": 512, "shuffle": True,
             "validation_split": 0.1, "validation": "tail", "checkpoint_epochs": 10,
             "verbose": 1},
     "score": "mse",
     "mahalanobis": {"shrinkage": 0.0},
+    "model_per": "machine",
     "cache": {"enabled": True, "directory": "./cache"},
     "seed": None,
     "log_file": "baseline.log",
     "report": True,
 }
+
+# Keys that may be left out without a word: the successor's options that the 2022 baseline has
+# not, and the channel (left out: the year's, years.Year.channel).
+OPTIONAL = {"feature.channel", "feature.fmin", "feature.fmax", "feature.win_length",
+            "model_per"}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 # key -> (test of the value, what the key expects); keys absent here only need the default's type
 CONFIG_RULES = {
@@ -117,11 +139,19 @@ CONFIG_RULES = {
     "fit.validation": (lambda v: v in ("tail", "clips"),
                        "tail (the last vectors, as Keras) or clips (whole clips drawn at random)"),
     "seed": (lambda v: v is None or v >= 0, "empty or an integer >= 0"),
-    "feature.channel": (lambda v: v == "mean" or (type(v) is int and v >= 0),
-                        "mean (the channels averaged) or a channel index (0 = the first)"),
+    "feature.channel": (lambda v: v is None or v == "mean" or (type(v) is int and v >= 0),
+                        "mean (the channels averaged), a channel index (0 = the first) or "
+                        "empty (the year's baseline's)"),
+    "feature.fmin": (lambda v: v >= 0, "a frequency in Hz >= 0"),
+    "feature.fmax": (lambda v: v is None or (_is_number(v) and v > 0),
+                     "a frequency in Hz > 0, or empty (half the sample rate)"),
+    "feature.win_length": (lambda v: v is None or (type(v) is int and v >= 1),
+                           "a window length in samples >= 1, or empty (n_fft)"),
+    "model_per": (lambda v: v in ("machine", "section"),
+                  "machine (one model per machine type) or section (one per section)"),
 }
 # keys whose rule checks the type too (more than one type is allowed)
-RULE_TYPED = {"feature.channel"}
+RULE_TYPED = {"feature.channel", "feature.fmax", "feature.win_length"}
 
 
 def _type_ok(value, default):
@@ -150,7 +180,8 @@ def _merge_config(loaded, defaults, path, prefix, notes):
     for key, default in defaults.items():
         name = prefix + key
         if key not in loaded:
-            notes.append(f"{path}: key '{name}' is missing, using the default {default!r}")
+            if name not in OPTIONAL:
+                notes.append(f"{path}: key '{name}' is missing, using the default {default!r}")
             merged[key] = copy.deepcopy(default)
             continue
         value = loaded[key]
@@ -200,7 +231,21 @@ def load_config(path):
         raise BaselineError(f"{path}: expected a mapping of keys such as dev_directory, "
                             f"feature and fit, got {loaded!r}")
     notes = []
-    return _merge_config(loaded, DEFAULT_CONFIG, path, "", notes), notes
+    config = _merge_config(loaded, DEFAULT_CONFIG, path, "", notes)
+    _check_feature_band(config["feature"], path)
+    return config, notes
+
+
+def _check_feature_band(feature, path):
+    """The settings that must agree with each other: a window no longer than the FFT, a band
+    from fmin up to fmax (fmax against each clip's rate: features.py)."""
+    if feature["win_length"] is not None and feature["win_length"] > feature["n_fft"]:
+        raise BaselineError(f"{path}: feature.win_length = {feature['win_length']} is longer "
+                            f"than feature.n_fft = {feature['n_fft']}; set it to at most "
+                            f"n_fft, or leave it empty (n_fft)")
+    if feature["fmax"] is not None and feature["fmin"] >= feature["fmax"]:
+        raise BaselineError(f"{path}: feature.fmin = {feature['fmin']:g} Hz is not below "
+                            f"feature.fmax = {feature['fmax']:g} Hz; set fmin below fmax")
 
 
 def setup_logging(log_file):
@@ -231,6 +276,12 @@ def start_run(args):
         log.info("run %s: models in %s, results in %s", args.run, config["model_directory"],
                  config["result_directory"])
     year = years.YEARS[config["year"]]
+    if config["feature"]["channel"] is None:        # not set: the year's baseline's
+        config["feature"]["channel"] = year.channel
+        if year.channel != "mean":
+            log.info("feature.channel is not set: channel %s of each clip (%s), as the DCASE %d "
+                     "baseline takes it; set feature.channel: mean to average the channels",
+                     year.channel, year.channel_note, year.year)
     key = "dev_directory" if args.dev else "eval_directory"
     dirs = clips.machine_dirs(config[key], key, args.machine, args.config)
     clips.check_layout(dirs, year)

@@ -132,24 +132,25 @@ def official(cells):
 
 
 def run_records(file, rows):
-    """The records of the runs ("run" of each block's .json) that made this result.csv, one per
-    machine type whose block (result_<machine>_<dev|eval>.csv) holds the same rows as
-    result.csv and has its record beside it; empty where none has (a result.csv copied without
-    them)."""
-    found = []
-    for block in results.machine_cells(rows):
-        machine = block[0][0]
-        for dev in (True, False):
-            path = filenames.machine_result_file(file, machine, dev)
+    """The records of the runs ("run" of each block's .json) that made this result.csv: of the
+    blocks beside it (result_<model>_<dev|eval>.csv, one per machine type or section) whose
+    rows of units are rows of result.csv, with their record beside them; empty where none is
+    (a result.csv copied without them)."""
+    found, there = [], {tuple(row) for row in rows}
+    for dev in (True, False):
+        for path in filenames.machine_result_files(file, dev).values():
             try:
-                same = path.is_file() and safe_io.read_csv(path) == block
+                block = safe_io.read_csv(path)
             except (OSError, UnicodeError):
-                same = False
-            record = results.read_record(path) if same else None
+                continue
+            units = [row for row in block[2:] if row and not results.is_mean_row(row)]
+            if not block or tuple(block[0]) not in there or not units \
+                    or not all(tuple(row) in there for row in block[1:2] + units):
+                continue
+            record = results.read_record(path)
             if isinstance(record, dict) and isinstance(record.get("run"), dict) \
                     and "seed" in record["run"]:
                 found.append(record["run"])
-                break
     return found
 
 

@@ -199,6 +199,49 @@ def training_group(path, year):
     return fields.get("section") or fields.get("id"), training_domain(path, year)
 
 
+def section_of(path, year):
+    """A clip's section (2020: its machine ID): the first key of the year's units."""
+    fields = parse_clip_name(path, year) or {}
+    return fields.get(year.unit_keys[0])
+
+
+def sections_of(paths, year):
+    """The sections (2020: machine IDs) of the clips, sorted."""
+    return sorted({section_of(p, year) for p in paths} - {None})
+
+
+def in_sections(paths, sections, year):
+    """The clips of those sections, in their order."""
+    return [p for p in paths if section_of(p, year) in sections]
+
+
+def detector_sections(found, wanted, model_per, where, year):
+    """The sections of each model of a machine type: [None] (one model of all its sections,
+    named by the machine type), [("00", "01")] (one model of some), [("00",), ("01",)] (one
+    per section, model_per: section). found: the machine type's sections; wanted: those of
+    -s/--section (None: all), each of which must be among found."""
+    missing = [s for s in wanted or () if s not in found]
+    word = year.unit_keys[0]
+    if missing:
+        raise BaselineError(f"no {word} {', '.join(missing)} in {where}: its {word}s are "
+                            f"{', '.join(found) or 'none'}; give -s/--section with some of "
+                            f"those")
+    chosen = sorted(set(wanted)) if wanted else list(found)
+    if model_per == "section":
+        return [(s,) for s in chosen]
+    return [None] if chosen == list(found) else [tuple(chosen)]
+
+
+def unit_order(keys, year):
+    """Where a unit of these key cells comes in a machine type's block: as units() lists them,
+    test folder by test folder (2021: source_test/, then target_test/), sorted in each."""
+    if year.domain_from != "folder":
+        return (0, tuple(keys))
+    domain = keys[year.unit_keys.index("domain")]
+    folders = [name.split("_")[0] for name in year.test_folders]
+    return (folders.index(domain), tuple(keys))
+
+
 class TestUnit(NamedTuple):
     """The test clips of a machine type scored together: one score file, one result row."""
     __test__ = False    # not a test class for pytest

@@ -84,46 +84,58 @@ def multichannel_clips(paths):
     return found
 
 
-def _librosa_mel(sr, n_fft, n_mels):
+def _librosa_mel(sr, n_fft, n_mels, fmin, fmax):
     """librosa's mel filter bank; a setting librosa warns about (empty filters) raises."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+        return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
 
 
 @functools.lru_cache(maxsize=8)
-def _mel_filters(sr, n_fft, n_mels):
+def _mel_filters(sr, n_fft, n_mels, fmin=0.0, fmax=None):
+    if fmax is not None and fmax > sr / 2:
+        raise BaselineError(
+            f"feature.fmax = {fmax:g} Hz is above half the clips' sample rate of {sr} Hz "
+            f"({sr / 2:g} Hz, the highest frequency they hold); lower feature.fmax in the "
+            f"configuration or leave it empty (half the rate)")
     try:
-        return _librosa_mel(sr, n_fft, n_mels)
+        return _librosa_mel(sr, n_fft, n_mels, fmin, fmax)
     except UserWarning as warning:
-        largest = next((n for n in range(n_mels - 1, 0, -1) if _mel_works(sr, n_fft, n)), None)
+        largest = next((n for n in range(n_mels - 1, 0, -1)
+                        if _mel_works(sr, n_fft, n, fmin, fmax)), None)
         advice = (f"the largest n_mels that works is {largest}" if largest
                   else "no n_mels works")
+        band = "" if (fmin, fmax) == (0.0, None) else f" (from {fmin:g} to {fmax or sr / 2:g} Hz)"
         raise BaselineError(
             f"feature.n_mels = {n_mels} with feature.n_fft = {n_fft} at the clips' sample rate "
-            f"of {sr} Hz makes librosa warn: {' '.join(str(warning).split())}; {advice} "
+            f"of {sr} Hz{band} makes librosa warn: {' '.join(str(warning).split())}; {advice} "
             f"(or raise feature.n_fft); change it in the configuration") from None
 
 
-def _mel_works(sr, n_fft, n_mels):
+def _mel_works(sr, n_fft, n_mels, fmin, fmax):
     try:
-        _librosa_mel(sr, n_fft, n_mels)
+        _librosa_mel(sr, n_fft, n_mels, fmin, fmax)
         return True
     except UserWarning:
         return False
 
 
-def log_mel_spectrogram(y, sr, n_mels, n_fft, hop_length, power):
+def log_mel_spectrogram(y, sr, n_mels, n_fft, hop_length, power, fmin=0.0, fmax=None,
+                        win_length=None):
     """Log-mel energies in dB, shape (frames, n_mels), float32, C-contiguous (one row a frame).
 
-    The steps of librosa.feature.melspectrogram (Hann window, centred frames padded with
-    zeros, Slaney mel filters) with the filter bank built once per rate instead of per clip.
+    The steps of librosa.feature.melspectrogram with these arguments (Hann window of
+    win_length samples, None: n_fft; centred frames padded with zeros; Slaney mel filters from
+    fmin to fmax, None: half the rate) with the filter bank built once per rate instead of per
+    clip.
     """
     with warnings.catch_warnings():
         # a clip shorter than n_fft: too_short names it, and librosa's words would only repeat it
         warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
-        spectrum = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** power
-    mel = np.einsum("...ft,mf->...mt", spectrum, _mel_filters(sr, n_fft, n_mels), optimize=True)
+        spectrum = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length,
+                                       win_length=win_length)) ** power
+    mel = np.einsum("...ft,mf->...mt", spectrum, _mel_filters(sr, n_fft, n_mels, fmin, fmax),
+                    optimize=True)
     return np.ascontiguousarray((20.0 / power * np.log10(np.maximum(mel, EPS))).T)
 
 
@@ -145,7 +157,9 @@ def _log_mel_job(path, feature, cache_file):
     except BadClipError as error:
         return str(error)
     log_mel = log_mel_spectrogram(y, sr, feature["n_mels"], feature["n_fft"],
-                                  feature["hop_length"], feature["power"])
+                                  feature["hop_length"], feature["power"],
+                                  feature.get("fmin", 0.0), feature.get("fmax"),
+                                  feature.get("win_length"))
     silent = len(y) > 0 and bool(np.all(y == y[0]))
     if cache_file is not None and not silent:
         with atomic_path(cache_file) as tmp:

@@ -5,7 +5,16 @@ from pathlib import Path
 RESULT_FILE = "result.csv"      # the configuration's default result_file
 
 
-# model_directory
+def detector_name(machine, sections, year):
+    """The name of a machine type's model (and of its files): the machine type's, or for a
+    model of some of its sections (clips.detector_sections) with them: fan_section_00,
+    fan_section_00_01, ToyCar_id_01 (2020)."""
+    if sections is None:
+        return machine
+    return f"{machine}_{year.unit_keys[0]}_{'_'.join(sections)}"
+
+
+# model_directory; machine: the model's name (detector_name)
 def model_file(model_dir, machine):
     return Path(model_dir) / f"model_{machine}.keras"
 
@@ -72,9 +81,12 @@ def machine_result_file(result_path, machine, dev):
 
 
 def machine_result_files(result_path, dev):
-    """Every machine type's block of result.csv in the result folder, for one mode."""
+    """Every model's block of result.csv in the result folder, for one mode:
+    {model name: path}."""
     pattern = machine_result_file(result_path, "*", dev)
-    return sorted(pattern.parent.glob(pattern.name))
+    head, tail = pattern.name.split("*")
+    return {path.name[len(head):len(path.name) - len(tail)]: path
+            for path in sorted(pattern.parent.glob(pattern.name))}
 
 
 def block_record_file(block_path):

@@ -222,10 +222,11 @@ MEAN_NOTE = ("<p class=\"note\">A machine type's mean: the published one, and be
              "one.</p>")
 
 
-def _published(blocks, year):
-    """Our ranked figures per unit beside the year's published ones; "unknown" where that
-    year's baseline published none for the machine type and unit."""
-    columns, key_names, known = year.ranked_columns, year.unit_keys, year.published
+def _published(blocks, year, known, means):
+    """Our ranked figures per unit beside the published ones (known: {(machine type, key
+    cells...): values}, means: as Year.published_means); "unknown" where that year's baseline
+    published none for the machine type and unit."""
+    columns, key_names = year.ranked_columns, year.unit_keys
     span = 1 + len(key_names)
     out = ['<table class="result"><tr class="head"><th>machine</th>'
            + "".join(f"<th>{html.escape(name)}</th>" for name in key_names)
@@ -243,14 +244,13 @@ def _published(blocks, year):
                                                    else UNKNOWN))
             out.append("<tr>" + "".join(cells) + "</tr>")
         published_keys = {key[1:] for key in known if key[0] == block.machine}
-        for _, kind, label, values in (m for m in year.published_means
-                                       if m[0] == block.machine):
+        for _, kind, label, values in (m for m in means if m[0] == block.machine):
             machine_means = True
             ours = _our_mean(block.rows, published_keys, kind, year)
             out.append(f'<tr><th colspan="{span}">{html.escape(label)}</th>'
                        + "".join(f"<td>{'' if o is None else f'{o:.4f}'}</td>"
                                  + _published_cell(v) for o, v in zip(ours, values)) + "</tr>")
-    for machine, kind, label, values in year.published_means:
+    for machine, kind, label, values in means:
         if machine is None:
             out.append(f'<tr><th colspan="{span}">{html.escape(label)} (published)</th>'
                        + "".join(f"<td></td>{_published_cell(v)}" for v in values) + "</tr>")
@@ -282,16 +282,28 @@ def image_link(image, result_dir):
     return html.escape(quote(Path(os.path.relpath(image, result_dir)).as_posix()))
 
 
-def _comparison(blocks, year):
-    """Our figures beside those the year's autoencoder baseline published for its development
-    set: per machine type and unit, "unknown" where it published none."""
+# the successor's names of the scores
+SCORE_WORDS = {"mse": "MSE", "mahalanobis": "MAHALA (score: mahalanobis)"}
+
+
+def _comparison(blocks, year, dev, score):
+    """Our figures beside those the year's autoencoder baseline published: for its
+    development set, or for its evaluation set with the same score; per machine type and unit,
+    "unknown" where it published none."""
+    if not dev and score in year.published_eval:
+        source = year.published_eval_source.format(score=SCORE_WORDS[score])
+        return [f"<h2>Against the published {year.year:d} baseline (evaluation set, score: "
+                f"{html.escape(score)})</h2>",
+                f"<p>{html.escape(source, quote=False)}</p>",
+                _published(blocks, year, year.published_eval[score],
+                           year.published_eval_means.get(score, ()))]
     if not year.published_source:
         return ["<h2>Against the published baseline</h2>",
                 f"<p>No published figures of an autoencoder baseline are known for the "
                 f"{year.year:d} data.</p>"]
     return [f"<h2>Against the published {year.year:d} baseline</h2>",
             f"<p>{html.escape(year.published_source, quote=False)}</p>",
-            _published(blocks, year)]
+            _published(blocks, year, year.published, year.published_means)]
 
 
 def _left_out(left_out):
@@ -304,31 +316,35 @@ def _left_out(left_out):
             f"(other data, models or settings):</p><ul>{items}</ul>"]
 
 
-def write_report(result_path, model_dir, blocks, dev, year, left_out=()):
+def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="mse"):
     """result/report.html from result.csv, the plots, the models' loss curves and each machine
     type's facts in the result folder; only relative links to files that exist.
 
     blocks: result.csv's MachineBlocks. year: the data set's Year: result.csv's layout, and
     whose published figures are shown. left_out: [(block file, why)] of the blocks in the
-    folder that result.csv does not take."""
+    folder that result.csv does not take. score: the run's (which published evaluation figures
+    are its)."""
     result_dir = Path(result_path).parent
     rows = safe_io.read_csv(result_path)
     data = "" if year.year == years.DEFAULT_YEAR else f" on the {year.year:d} data"
     parts = [f"<h1>DCASE 2022 Task 2 autoencoder baseline{data}: "
              f"{'development' if dev else 'evaluation'} results</h1>",
              f"<h2>{html.escape(Path(result_path).name)}</h2>", _table(rows, year),
-             *_left_out(left_out), *_comparison(blocks, year)]
+             *_left_out(left_out), *_comparison(blocks, year, dev, score)]
     for block in blocks:
-        machine = block.machine
-        parts.append(f"<h2>{html.escape(machine)}</h2>")
-        for image, caption in ((filenames.plot_file(result_dir, machine, dev), "scores"),
-                               (filenames.history_file(model_dir, machine), "training loss")):
-            if image.exists():
-                parts.append(f'<p>{caption}:<br><img src="{image_link(image, result_dir)}" '
-                             f'alt="{html.escape(machine)} {caption}"></p>')
-        facts = filenames.facts_file(result_dir, machine, dev)
-        if facts.exists():
-            parts.append(_facts(json.loads(facts.read_text())))
+        parts.append(f"<h2>{html.escape(block.machine)}</h2>")
+        models = block.models or (block.machine,)
+        for model in models:
+            if models != (block.machine,):      # a model per section, or of some sections
+                parts.append(f"<h3>{html.escape(model)}</h3>")
+            for image, caption in ((filenames.plot_file(result_dir, model, dev), "scores"),
+                                   (filenames.history_file(model_dir, model), "training loss")):
+                if image.exists():
+                    parts.append(f'<p>{caption}:<br><img src="{image_link(image, result_dir)}" '
+                                 f'alt="{html.escape(model)} {caption}"></p>')
+            facts = filenames.facts_file(result_dir, model, dev)
+            if facts.exists():
+                parts.append(_facts(json.loads(facts.read_text())))
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Results</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(parts) + "\n</body></html>\n")

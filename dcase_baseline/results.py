@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from dcase_baseline import filenames, metrics, safe_io, years
+from dcase_baseline import clips, filenames, metrics, safe_io, years
 
 log = logging.getLogger("baseline")
 
@@ -31,6 +31,7 @@ class ResultRow(NamedTuple):
 class MachineBlock(NamedTuple):
     machine: str
     rows: list          # ResultRows
+    models: tuple = ()  # the names of the models that scored them (filenames.detector_name)
 
 
 def ranked(values, year):
@@ -170,9 +171,10 @@ def machine_cells(rows):
         yield block
 
 
-def save_block(result_path, block, dev, record):
-    """A MachineBlock in the layout of the record's year, and the record of the run beside it."""
-    path = filenames.machine_result_file(result_path, block.machine, dev)
+def save_block(result_path, model, block, dev, record):
+    """The MachineBlock of the units a model scored, in the layout of the record's year, and
+    the record of the run beside it."""
+    path = filenames.machine_result_file(result_path, model, dev)
     safe_io.save_csv(path, machine_rows(block, years.YEARS[record["year"]]))
     safe_io.save_json(filenames.block_record_file(path),
                       {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S")})
@@ -199,20 +201,41 @@ def read_blocks(result_path, dev, record):
     """(MachineBlocks of this run sorted by machine type, [(block file, why it is left out)]).
 
     A block belongs to this run when its record names the same data, models and settings:
-    then the blocks of parallel jobs of one run join, and a block scored on other data or with
-    other settings stays out of result.csv.
+    then the blocks of parallel jobs of one run join (those of one machine type's models, one
+    per section or some sections each, into the machine type's block), and a block scored on
+    other data or with other settings stays out of result.csv. Of two blocks with a unit in
+    common, the one scored later is taken.
     """
-    blocks, left_out = [], []
-    for path in filenames.machine_result_files(result_path, dev):
-        found = read_record(path)
-        why = _differences(found, record)
+    year = years.YEARS[record["year"]]
+    found, left_out = [], []
+    for model, path in filenames.machine_result_files(result_path, dev).items():
+        record_found = read_record(path)
+        why = _differences(record_found, record)
         if why:
-            scored = f", scored {found['scored']}" if found and "scored" in found else ""
+            scored = (f", scored {record_found['scored']}" if record_found
+                      and "scored" in record_found else "")
             left_out.append((path, f"{why}{scored}"))
             log.warning("left out of %s: %s is of another run (%s%s); remove it or use another "
                         "result_directory", Path(result_path).name, path, why, scored)
             continue
-        blocks.append(parse_block(safe_io.read_csv(path), years.YEARS[record["year"]]))
+        block = parse_block(safe_io.read_csv(path), year)
+        found.append((record_found.get("scored", ""), model, path, block))
+    merged = {}
+    for scored, model, path, block in sorted(found, key=lambda f: f[0], reverse=True):
+        taken = merged.setdefault(block.machine, {"rows": {}, "models": []})
+        common = [row.keys for row in block.rows if row.keys in taken["rows"]]
+        if common:
+            why = (f"its units {', '.join(' '.join(k) for k in common)} are in a block scored "
+                   f"later")
+            left_out.append((path, why))
+            log.warning("left out of %s: %s (%s)", Path(result_path).name, path, why)
+            continue
+        taken["rows"].update((row.keys, row) for row in block.rows)
+        taken["models"].append(model)
+    blocks = [MachineBlock(machine, sorted(taken["rows"].values(),
+                                           key=lambda row: clips.unit_order(row.keys, year)),
+                           tuple(sorted(taken["models"])))
+              for machine, taken in merged.items()]
     return sorted(blocks, key=lambda block: block.machine), left_out
 
 
@@ -227,7 +250,8 @@ def assemble(result_path, dev, record, model_dir=None):
         year = years.YEARS[record["year"]]
         safe_io.save_csv(result_path, result_rows(blocks, year))
         if model_dir is not None:
-            page = report.write_report(result_path, model_dir, blocks, dev, year, left_out)
+            page = report.write_report(result_path, model_dir, blocks, dev, year, left_out,
+                                       record["score"])
             log.info("report -> %s", page)
     return blocks
 

@@ -97,6 +97,11 @@ class Year:
     published: dict = field(default_factory=dict)
     published_means: tuple = ()
     published_source: str = ""
+    # the same of its evaluation set, per score ("mse", "mahalanobis"): {score: {(machine
+    # type, section): values}}, {score: means}, and whose they are
+    published_eval: dict = field(default_factory=dict)
+    published_eval_means: dict = field(default_factory=dict)
+    published_eval_source: str = ""
     # what tells the year's data from another year's (clips.year_hints): the section numbers
     # of its development and evaluation sets (None: machine IDs), whether some names withhold
     # their attributes (..._noAttribute.wav), the numbers a section's evaluation clips may
@@ -106,6 +111,10 @@ class Year:
     hidden_attributes: bool = False
     first_indices: tuple = (0,)
     extra_folders: dict = field(default_factory=dict)
+    # the channel the year's baseline takes where feature.channel is not set: "mean" (the
+    # channels averaged, as the 2022 baseline's librosa.load does) or an index, and its words
+    channel: object = "mean"
+    channel_note: str = ""
 
     @property
     def archive_folders(self):
@@ -161,12 +170,81 @@ _PUBLISHED_2022 = {
 # 2023-2026: nttcslab/dcase2023_task2_baseline_ae, the one baseline of these years, publishes no
 #   figure of a named machine type in its README.md (read at 725b304f91d1 (2023), ce6566afdbae
 #   (2024), 07f91500b7b2 (2025) and 36845a1a6a0d (2026)) nor in README_legacy.md (04417eb46f81,
-#   9f98db61882f): its result.csv example (section 00, AUC (source) 0.88, ...) names no machine
-#   type. Every published cell of those years is unknown.
-_SUCCESSOR_SOURCE = ("The {year} autoencoder baseline's README "
-                     "(nttcslab/dcase2023_task2_baseline_ae) publishes no figure of a named "
-                     "machine type of the {year} development set, so every published figure "
-                     "here is unknown.")
+#   9f98db61882f), on any branch: its result.csv example (section 00, AUC (source) 0.88, ...)
+#   names no machine type. The development-set tables of the task descriptions (the
+#   dcase.community task pages; arXiv 2305.07828 (2023), 2406.07250 (2024), 2506.10097 (2025),
+#   2606.01578 (2026)) could not be read where this project was written: the stored copies hold
+#   their first pages only. Their published development figures are unknown here.
+_SUCCESSOR_SOURCE = ("The {year} task description (the dcase.community task page, arXiv "
+                     "{paper}) publishes the autoencoder baseline's development-set figures "
+                     "per machine type, but its table could not be read where this project was "
+                     "written, and the baseline's README (nttcslab/dcase2023_task2_baseline_ae) "
+                     "publishes none of a named machine type: every published figure here is "
+                     "unknown.")
+_PAPERS = {2023: "2305.07828", 2024: "2406.07250", 2025: "2506.10097", 2026: "2606.01578"}
+
+# The evaluation-set figures of the 2023 and 2024 baselines (one training, seed 13711), as the
+# years' official evaluators print them (_seed13711_official_score_paper.csv in README.md):
+# AUC (source), AUC (target), pAUC per machine type (section 00), and the harmonic means over
+# the machine types (the "h-mean" column), for score MSE and MAHALA (score: mahalanobis).
+#   2023: nttcslab/dcase2023_task2_evaluator, README.md at 2145dc3bfe0c5c76ec289c34acea462fb6270243
+#   2024: nttcslab/dcase2024_task2_evaluator, README.md at 576e3272d3d829031b246b3d270de52518af18d6
+_EVAL_2023 = {
+    "mahalanobis": (("bandsaw", 0.836434267021059, 0.5885844748858448, 0.5753594967896497),
+                    ("grinder", 0.7409411378914575, 0.50682261208577, 0.5955291246149972),
+                    ("shaker", 0.8476602762317048, 0.6299533799533801, 0.6233307541280444),
+                    ("ToyDrone", 0.8130000000000001, 0.4622, 0.5142105263157895),
+                    ("ToyNscale", 0.6678000000000002, 0.409, 0.5089473684210526),
+                    ("ToyTank", 0.8011999999999999, 0.4532, 0.5384210526315789),
+                    ("Vacuum", 0.8383999999999999, 0.9006, 0.653157894736842),
+                    (None, 0.7871141310430937, 0.53090862919051, 0.5682103280865886)),
+    "mse": (("bandsaw", 0.6667348190554078, 0.48287671232876717, 0.5091087658743451),
+            ("grinder", 0.706837186424004, 0.5516569200779727, 0.5846166760294185),
+            ("shaker", 0.69428983714698, 0.5604118104118104, 0.5491654428600755),
+            ("ToyDrone", 0.7968000000000001, 0.561, 0.5368421052631579),
+            ("ToyNscale", 0.77, 0.4716, 0.5178947368421053),
+            ("ToyTank", 0.7212000000000001, 0.6468, 0.5826315789473684),
+            ("Vacuum", 0.8816, 0.45320000000000005, 0.5947368421052631),
+            (None, 0.7423494890244248, 0.5253826834789426, 0.5517419647782388)),
+}
+_EVAL_2024 = {
+    "mahalanobis": (("3DPrinter", 0.7544, 0.42399999999999993, 0.508421052631579),
+                    ("AirCompressor", 0.6609999999999999, 0.555, 0.6078947368421053),
+                    ("Scanner", 0.5684, 0.5549999999999999, 0.4926315789473684),
+                    ("ToyCircuit", 0.6794, 0.4464, 0.4921052631578947),
+                    ("HoveringDrone", 0.8387999999999999, 0.46399999999999997,
+                     0.5800000000000001),
+                    ("HairDryer", 0.606, 0.5898, 0.5510526315789473),
+                    ("ToothBrush", 0.6556, 0.579, 0.48368421052631577),
+                    ("RoboticArm", 0.5834, 0.42499999999999993, 0.5178947368421053),
+                    ("BrushlessMotor", 0.8032, 0.7338, 0.5905263157894737),
+                    (None, 0.6718221907158789, 0.5144113485475758, 0.5324024369331867)),
+    "mse": (("3DPrinter", 0.7912, 0.47959999999999997, 0.4942105263157895),
+            ("AirCompressor", 0.65, 0.4824, 0.5547368421052632),
+            ("Scanner", 0.6916, 0.5374000000000001, 0.5010526315789474),
+            ("ToyCircuit", 0.7658, 0.5266000000000001, 0.5),
+            ("HoveringDrone", 0.8601999999999999, 0.43879999999999997, 0.5021052631578947),
+            ("HairDryer", 0.6224000000000001, 0.4598, 0.5163157894736842),
+            ("ToothBrush", 0.7504000000000001, 0.6948, 0.5273684210526316),
+            ("RoboticArm", 0.6596, 0.4152, 0.511578947368421),
+            ("BrushlessMotor", 0.7070000000000001, 0.6352, 0.5557894736842105),
+            (None, 0.7150555228086642, 0.5057977147441246, 0.5172271108149132)),
+}
+_EVAL_SOURCE = ("The {year} autoencoder baseline's evaluation-set figures, as its official "
+                "evaluator's README (nttcslab/dcase{year}_task2_evaluator) prints them: one "
+                "training with seed 13711, score {variant}; the harmonic means over its machine "
+                "types below the table.")
+
+
+def _eval_figures(table):
+    """published_eval and published_eval_means of a table above."""
+    figures = {score: {(machine, "00"): tuple(values) for machine, *values in rows if machine}
+               for score, rows in table.items()}
+    means = {score: tuple((None, "harmonic", "harmonic mean over the machine types",
+                           tuple(values)) for machine, *values in rows if machine is None)
+             for score, rows in table.items()}
+    return {"published_eval": figures, "published_eval_means": means}
+
 
 _SECTIONS = dict(
     clip_name=SECTION_NAME, example_name="section_00_source_train_normal_0000_<attributes>.wav",
@@ -183,7 +261,7 @@ _SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS, sections=("00",))
 
 def _successor(year, dev, train, test, **differences):
     return Year(year=year, zenodo=_zenodo(dev, train, test),
-                published_source=_SUCCESSOR_SOURCE.format(year=year),
+                published_source=_SUCCESSOR_SOURCE.format(year=year, paper=_PAPERS[year]),
                 **dict(_SUCCESSOR, **differences))
 
 
@@ -244,17 +322,22 @@ YEARS = {
                           "published them; runs differ by a few points, as the original sets "
                           "no seed."),
         **_SECTIONS),
-    2023: _successor(2023, "7882613", "7830345", "7860847"),
+    2023: _successor(2023, "7882613", "7830345", "7860847", **_eval_figures(_EVAL_2023),
+                     published_eval_source=_EVAL_SOURCE.format(year=2023, variant="{score}")),
     # 2024: gearbox, slider, ToyTrain (dev) and four evaluation types withhold their
     # attributes; the evaluation clips of 3DPrinter, AirCompressor, Scanner count from 0001
     2024: _successor(2024, "10902294", "11259435", "11363076", hidden_attributes=True,
-                     first_indices=(0, 1)),
+                     first_indices=(0, 1), **_eval_figures(_EVAL_2024),
+                     published_eval_source=_EVAL_SOURCE.format(year=2024, variant="{score}")),
     # 2025: bearing, slider, ToyTrain and four evaluation types withhold their attributes;
     # the additional training data have supplemental/ (clean machine or noise clips)
     2025: _successor(2025, "15097779", "15392814", "15519362", hidden_attributes=True,
                      extra_folders={"supplemental": "DCASE 2025's clean machine and noise "
                                                     "clips"}),
-    2026: _successor(2026, "19336329", "20151556", "20437238"),
+    # 2026: stereo clips, the near microphone left; the successor's loader takes channel 0
+    # (datasets/loader_common.py: `return y[0], sr`)
+    2026: _successor(2026, "19336329", "20151556", "20437238", channel=0,
+                     channel_note="the left one, the near microphone"),
 }
 
 

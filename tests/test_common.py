@@ -12,7 +12,11 @@ from dcase_baseline.errors import BaselineError
 
 def test_project_config_is_the_default():
     config, notes = com.load_config(ROOT / "baseline.yaml")
-    assert config == com.DEFAULT_CONFIG and notes == []
+    # baseline.yaml names the 2022 baseline's channel handling; left out, it follows the year
+    assert config["feature"].pop("channel") == "mean" and notes == []
+    assert com.DEFAULT_CONFIG["feature"]["channel"] is None
+    assert config == {**com.DEFAULT_CONFIG, "feature": {
+        k: v for k, v in com.DEFAULT_CONFIG["feature"].items() if k != "channel"}}
 
 
 def config_with(tmp_path, text_change=None, **changes):
@@ -44,6 +48,15 @@ def config_with(tmp_path, text_change=None, **changes):
     ({"dev_directory": 3}, "'dev_directory' must be a text"),
     ({"fit": [1, 2]}, "'fit' must be a mapping"),
     ({"seed": -1}, "'seed' must be empty or an integer >= 0"),
+    ({"feature.win_length": 2048}, "feature.win_length = 2048 is longer than feature.n_fft = "
+                                   "1024; set it to at most n_fft"),
+    ({"feature.fmin": 500, "feature.fmax": 400}, "feature.fmin = 500 Hz is not below "
+                                                 "feature.fmax = 400 Hz"),
+    ({"feature.fmax": "high"}, "'feature.fmax' must be a frequency in Hz > 0, or empty"),
+    ({"feature.fmin": -1}, "'feature.fmin' must be a frequency in Hz >= 0"),
+    ({"feature.win_length": 0.5}, "'feature.win_length' must be a window length in samples"),
+    ({"model_per": "clip"}, "'model_per' must be machine \\(one model per machine type\\) or "
+                            "section"),
 ])
 def test_config_errors_name_the_key(tmp_path, changes, message):
     path = config_with(tmp_path, **changes)
@@ -73,3 +86,25 @@ def test_importing_common_has_no_side_effects(tmp_path):
                             text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert result.stdout.strip() == "clean", result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("year, channel, said", [(2026, None, True), (2026, "mean", False),
+                                                 (2024, None, False), (2026, 1, False)])
+def test_a_channel_left_out_follows_the_year(tmp_path, caplog, year, channel, said):
+    import logging
+    for machine in ("fan",):
+        (tmp_path / "data" / machine / "test").mkdir(parents=True)
+    config = yaml.safe_load((ROOT / "baseline.yaml").read_text())
+    config.update(year=year, dev_directory=str(tmp_path / "data"), log_file="")
+    if channel is None:
+        del config["feature"]["channel"]
+    else:
+        config["feature"]["channel"] = channel
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    caplog.set_level(logging.INFO, logger="baseline")
+    found, _, _ = com.start_run(com.parse_args("", ["-d", "-c", str(path)]))
+    expected = (0 if year == 2026 else "mean") if channel is None else channel
+    assert found["feature"]["channel"] == expected
+    message = "feature.channel is not set: channel 0 of each clip (the left one, the near"
+    assert (message in caplog.text) == said and "is missing" not in caplog.text

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from dcase_baseline import features
 from dcase_baseline import frame_stacks
+from dcase_baseline.errors import BaselineError
 from conftest import shared_path
 
 FEATURE = {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024, "hop_length": 512,
@@ -116,6 +117,42 @@ def test_equal_to_librosa_for_rates_channels_and_formats(tmp_path, rate, channel
     assert np.abs(vectors - expected).max() <= 1e-4
 
 
+@pytest.mark.parametrize("band", [{"fmin": 300.0}, {"fmax": 5000.0}, {"win_length": 400},
+                                  {"fmin": 50.0, "fmax": 7600, "win_length": 1000}])
+def test_fmin_fmax_win_length_as_librosas_melspectrogram(tmp_path, band):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, tone(1.1, 16000), 16000)
+    y, sr = librosa.load(path, sr=None, mono=True)
+    expected = 10.0 * np.log10(np.maximum(librosa.feature.melspectrogram(
+        y=y, sr=sr, n_fft=1024, hop_length=512, n_mels=128, power=2.0, **band),
+        sys.float_info.epsilon)).T
+    found = features.clip_log_mels([path], dict(FEATURE, **band)).log_mels[0]
+    assert found.shape == expected.shape
+    assert np.abs(found - expected).max() <= 1e-4
+    # and the knob does change the features
+    plain = features.clip_log_mels([path], FEATURE).log_mels[0]
+    assert np.abs(found - plain).max() > 0.1
+
+
+def test_librosas_defaults_spelled_out_change_nothing(tmp_path):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, tone(1.1, 16000), 16000)
+    y, sr = features.load_audio(path)
+    before = features.log_mel_spectrogram(y, sr, 128, 1024, 512, 2.0)
+    assert np.array_equal(before, features.log_mel_spectrogram(y, sr, 128, 1024, 512, 2.0,
+                                                               0.0, None, None))
+    assert np.array_equal(before, features.log_mel_spectrogram(y, sr, 128, 1024, 512, 2.0,
+                                                               0.0, 8000.0, 1024))
+
+
+def test_fmax_above_half_a_clips_rate_is_an_error_naming_the_key(tmp_path):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, tone(0.5, 16000), 16000)
+    with pytest.raises(BaselineError, match=r"^feature.fmax = 9000 Hz is above half the "
+                                            r"clips' sample rate of 16000 Hz \(8000 Hz"):
+        features.clip_log_mels([path], dict(FEATURE, fmax=9000.0))
+
+
 def test_multichannel_real_clip_is_channel_averaged():
     path = shared_path("data", "real_multichannel", "mimii_fan_id00_0dB_normal_00000000.wav")
     assert soundfile.info(path).channels == 8
@@ -206,8 +243,8 @@ def test_cache_never_returns_a_stale_entry(tmp_path):
 
 @pytest.mark.parametrize("key, value", [
     ("n_mels", 64), ("n_fft", 512), ("hop_length", 256), ("power", 1.0), ("n_frames", 4),
-    ("n_hop_frames", 2),
-    ("fmin", 50.0)])       # a setting the feature code does not know yet
+    ("n_hop_frames", 2), ("fmin", 50.0), ("fmax", 7000.0), ("win_length", 512),
+    ("channel", 0)])
 def test_cache_misses_when_any_feature_setting_changes(tmp_path, key, value):
     path = make_clips(tmp_path, 1)[0]
     cache = tmp_path / "cache"

@@ -39,7 +39,7 @@ def scored_run(folder, seed, **changes):
     result = folder / "result" / "result.csv"
     block = results.MachineBlock("fan", [results.ResultRow(("00",), [v + seed / 100
                                                                       for v in NINE])])
-    results.save_block(result, block, True, record)
+    results.save_block(result, "fan", block, True, record)
     results.assemble(result, True, record)
     return result.parent
 

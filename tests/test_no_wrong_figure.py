@@ -36,7 +36,8 @@ def test_result_csv_holds_only_this_runs_blocks(dev_run, demo_dev, tmp_path):
     copy_models(dev_run, tmp_path)
     first = write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
     run_script("01_test.py", "-d", "-c", first, "--no-report", cwd=tmp_path)
-    assert {p.name for p in filenames.machine_result_files(tmp_path / "result/result.csv", True)} \
+    assert {p.name for p in filenames.machine_result_files(tmp_path / "result/result.csv",
+                                                           True).values()} \
         == {"result_motor_dev.csv", "result_pump_dev.csv"}
     # another data set: motor only, some of its test clips gone, so that its figures differ
     other = copy_machine(demo_dev, tmp_path / "other")
