@@ -23,8 +23,9 @@ FIELDS = ("section", "domain", "split", "label", "index", "attributes")
     ("section_03_0199.wav", ("03", None, None, None, "0199", None)),
 ])
 def test_parse_clip_name(name, expected):
-    assert clips.parse_clip_name(name, Y2022) == dict(zip(FIELDS, expected))
-    assert clips.parse_clip_name(f"/data/source/target/{name}", Y2022) == dict(zip(FIELDS, expected))
+    fields = dict(zip(FIELDS, expected))
+    assert clips.parse_clip_name(name, Y2022) == fields
+    assert clips.parse_clip_name(f"/data/source/target/{name}", Y2022) == fields
 
 
 @pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",

@@ -29,6 +29,11 @@ def test_each_record_is_consistent(year):
         assert len(keys) == len(record.unit_keys) and len(values) == len(record.ranked_columns)
     for machine, kind, label, values in record.published_means:
         assert kind in ("arithmetic", "harmonic") and len(values) == len(record.ranked_columns)
+    for score, figures in record.published_eval.items():
+        assert score in ("mse", "mahalanobis")
+        assert all(len(v) == len(record.ranked_columns) for v in figures.values())
+        assert record.published_eval_source
+    assert record.channel == "mean" or (type(record.channel) is int and record.channel_note)
     assert record.archive_folders == ("train",) + record.test_folders
     assert record.clip_name.fullmatch(record.example_name.split(" ")[0].replace(
         "<attributes>", "a"))
