@@ -1,4 +1,4 @@
-"""Train one autoencoder per machine type: python 00_train.py -d (development) | -e (evaluation).
+"""Train one autoencoder per machine type (or per section): python 00_train.py -d | -e.
 
 For each machine folder: log-mel frame stacks of every training clip, Keras fit with the
 configured epochs, batch size, shuffling and validation split, then a gamma distribution fitted
