@@ -18,5 +18,6 @@ module per topic. The scripts and common.py import it; it imports none of them.
     run_settings  the settings that make two runs' figures comparable
     filenames     the name of every file written
     safe_io       atomic writes, locks, CSV, JSON, folder checks
+    progress      progress bars, on a terminal only
     errors        BaselineError, the one-line stop
 """
