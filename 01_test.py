@@ -209,11 +209,14 @@ def main():
     config, year, dirs = com.start_run(args)
     dev = args.dev
     com.check_output_folders(config, "result_directory")
-    first = model_units(dirs[0], dev, config, year, args.section)
-    detector.files(config["model_directory"], first[0].name,
-                   train_command(dev, dirs[0].name, first[0].sections))
+    # the first model's files before any clip is listed; by section, the sections tell it
+    whole = config["model_per"] == "machine" and not args.section
+    first = None if whole else model_units(dirs[0], dev, config, year, args.section)
+    detector.files(config["model_directory"], dirs[0].name if whole else first[0].name,
+                   train_command(dev, dirs[0].name, None if whole else first[0].sections))
     # worker processes compute the first machine type's features while Keras is imported
-    early = {dirs[0]: unit_spectrograms(first, config, early=True)}
+    early = {dirs[0]: unit_spectrograms(
+        first or model_units(dirs[0], dev, config, year, args.section), config, early=True)}
     from dcase_baseline import keras_backend
     keras_backend.use_compilation_cache(config)
     result_path = Path(config["result_directory"]) / config["result_file"]
