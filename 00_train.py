@@ -24,6 +24,7 @@ class Job(NamedTuple):
     """One model to train: of a machine type, or of some of its sections."""
     machine_dir: object
     name: str               # the model's (filenames.detector_name): its files are named so
+    sections: object        # its sections; None: all of the machine type's
     paths: object           # its training clips; None: all of the machine type's, not read yet
 
 
@@ -33,12 +34,13 @@ def jobs(dirs, dev, config, year, sections):
     found = []
     for machine_dir in dirs:
         if config["model_per"] == "machine" and not sections:
-            found.append(Job(machine_dir, machine_dir.name, None))
+            found.append(Job(machine_dir, machine_dir.name, None, None))
             continue
         paths = clips.train_files(machine_dir, dev, year)
         for chosen in clips.detector_sections(clips.sections_of(paths, year), sections,
                                               config["model_per"], machine_dir / "train", year):
             found.append(Job(machine_dir, filenames.detector_name(machine_dir.name, chosen, year),
+                             chosen,
                              paths if chosen is None else clips.in_sections(paths, chosen, year)))
     return found
 
@@ -176,11 +178,6 @@ def validation_clips(machine, paths, config, year, seed):
     return held_out
 
 
-def sections_option(args):
-    """The -s/--section option of this run, for a command it suggests."""
-    return f" -s {' '.join(args.section)}" if args.section else ""
-
-
 def log_summary(summary):
     com.log.info("summary:")
     com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
@@ -206,11 +203,11 @@ def main():
             groups = [clips.training_group(p, year) for p in paths]
             held_out = validation.n_validation_clips(groups, config["fit"]["validation_split"])
             check_split(job.name, len(paths) - held_out, len(paths), "clips", config["fit"])
+    training_now = {job.name for job in todo}
     for job in every:
-        if job.name not in {j.name for j in todo}:
-            check_existing_score(model_dir, job.name, config["score"],
-                                 f"python 00_train.py {'-d' if args.dev else '-e'} -m "
-                                 f"{job.machine_dir.name}{sections_option(args)} --force")
+        if job.name not in training_now:
+            check_existing_score(model_dir, job.name, config["score"], com.train_command(
+                args.dev, job.machine_dir.name, job.sections) + " --force")
     # worker processes compute the first model's features while Keras is imported
     early = ({todo[0].name: training_spectrograms(todo[0], args.dev, config, year, early=True)}
              if todo else {})

@@ -49,11 +49,6 @@ def unit_spectrograms(models, config, early=False):
     return models, features.ClipSpectrograms(paths, config, early)
 
 
-def train_command(dev, machine, sections):
-    """The 00_train.py command that trains a model."""
-    return (f"python 00_train.py {'-d' if dev else '-e'} -m {machine}"
-            + (f" -s {' '.join(sections)}" if sections else ""))
-
 
 def clip_scores(model, log_mels, n_frames, precisions=None):
     """Scores of the clips with a spectrogram (not None), and their indices: the mean squared
@@ -120,7 +115,7 @@ def load_detector(machine, model, config, dev):
 
     import keras_model
     found, path, gamma, precisions = detector.load(
-        config["model_directory"], model.name, train_command(dev, machine, model.sections),
+        config["model_directory"], model.name, com.train_command(dev, machine, model.sections),
         keras_model.load_model, config["score"])
     shape, loc, scale = gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
@@ -213,7 +208,7 @@ def main():
     whole = config["model_per"] == "machine" and not args.section
     first = None if whole else model_units(dirs[0], dev, config, year, args.section)
     detector.files(config["model_directory"], dirs[0].name if whole else first[0].name,
-                   train_command(dev, dirs[0].name, None if whole else first[0].sections))
+                   com.train_command(dev, dirs[0].name, None if whole else first[0].sections))
     # worker processes compute the first machine type's features while Keras is imported
     early = {dirs[0]: unit_spectrograms(
         first or model_units(dirs[0], dev, config, year, args.section), config, early=True)}

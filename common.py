@@ -288,6 +288,12 @@ def start_run(args):
     return config, year, dirs
 
 
+def train_command(dev, machine, sections=None):
+    """The 00_train.py command that trains a model: of a machine type, or of its sections."""
+    return (f"python 00_train.py {'-d' if dev else '-e'} -m {machine}"
+            + (f" -s {' '.join(sections)}" if sections else ""))
+
+
 def seed_of(args, config):
     """The run's seed: --seed, else the configuration's seed (None: not seeded)."""
     return args.seed if args.seed is not None else config["seed"]

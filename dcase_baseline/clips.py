@@ -70,7 +70,8 @@ def machine_dirs(root, mode_name, machines=None, config_path=None):
 
 def check_layout(machine_dirs, year):
     """Refuse machine folders laid out as another year's (2021 keeps its test clips in
-    source_test/ and target_test/); say once that 2025's supplemental/ folders are not used."""
+    source_test/ and target_test/); say once that folders such as 2025's supplemental/ are not
+    used, and warn once where the data look like another year's (year_hints)."""
     own = set(year.test_folders)
     known = {name for record in years.YEARS.values() for name in record.test_folders}
     for machine_dir in machine_dirs:
@@ -122,9 +123,8 @@ def year_hints(machine_dirs, year):
                 if fields.get("attributes") == "noAttribute" and hidden is None:
                     hidden = f"{machine_dir.name}/{folder}/{name}"
                 if folder != "train" and fields["label"] is None:
-                    unit = (f"section {fields['section']}" if fields.get("section")
-                            else f"id {fields['id']}")
-                    key = (machine_dir.name, unit)
+                    unit = year.unit_keys[0]
+                    key = (machine_dir.name, f"{unit} {fields[unit]}")
                     first[key] = min(first.get(key, int(fields["index"])), int(fields["index"]))
     hints = []
     if year.sections is not None and not sections <= set(year.sections):
@@ -195,8 +195,7 @@ def training_domain(path, year):
 
 def training_group(path, year):
     """A training clip's section (2020: machine ID) and domain, for fit.validation: clips."""
-    fields = parse_clip_name(path, year) or {}
-    return fields.get("section") or fields.get("id"), training_domain(path, year)
+    return section_of(path, year), training_domain(path, year)
 
 
 def section_of(path, year):

@@ -1,8 +1,9 @@
 """result.csv: its layout in each year (written and read back here only), the machine types'
 blocks it is assembled from, and the closing summary of the console.
 
-01_test.py writes one block per machine type (result_<machine>_<dev|eval>.csv), so that
-parallel jobs, one machine type each, make one result.csv together. Each block has a record
+01_test.py writes one block per model (result_<model>_<dev|eval>.csv: a machine type's, or a
+section's), so that parallel jobs, one machine type or section each, make one result.csv
+together. Each block has a record
 of the run that made it beside it (.json): the data, model and ground-truth folders and every
 setting that changes a figure. result.csv takes only the blocks of the run assembling it;
 any other block is left out and named, never averaged in.
@@ -154,21 +155,6 @@ def layout(rows):
             shapes.append(RowLayout("data", machine, header, n_keys, fixed))
         previous = row
     return shapes
-
-
-def machine_cells(rows):
-    """The machine types' blocks of result.csv's cells: their rows from the name to the last."""
-    block = None
-    for row in rows:
-        if is_title(row):
-            block = [row]
-        elif block is not None and (not row or all(c == "" for c in row)):
-            yield block
-            block = None
-        elif block is not None:
-            block.append(row)
-    if block is not None:
-        yield block
 
 
 def save_block(result_path, model, block, dev, record):
