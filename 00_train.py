@@ -11,7 +11,7 @@ import numpy as np
 
 import common as com
 from dcase_baseline import (checkpoints, clips, detector, filenames, frame_stacks, mahalanobis,
-                            report, safe_io, scoring, validation)
+                            report, run_settings, safe_io, scoring, validation)
 from dcase_baseline.errors import BaselineError
 
 # librosa (features), Keras (training, keras_model) and SciPy take seconds to import: they are
@@ -109,7 +109,11 @@ def train_machine(job, spectrograms, config, year, args, seed):
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
     report.save_loss_plot(filenames.history_file(model_dir, machine), machine, history)
-    detector.save(model_dir, machine, model, gamma, config["score"], covariances)
+    # what 01_test.py checks and names: the model's sections, seed and settings
+    training = {"sections": clips.sections_of(spectrograms.paths, year), "seed": seed,
+                "feature": feature, "fit": run_settings.fit_settings(config["fit"]),
+                "year": config["year"]}
+    detector.save(model_dir, machine, model, gamma, config["score"], covariances, training)
     checkpoint.remove()
     keras.backend.clear_session()
     return {"machine": machine, "clips": stacks.n_clips, "vectors": len(stacks.starts),
@@ -150,7 +154,7 @@ def check_existing_score(model_dir, machine, score, force_command):
     configured one stops the run before any training."""
     distr = filenames.score_distr_file(model_dir, machine)
     try:
-        fitted_to = detector.read_score_distribution(distr)[2]
+        fitted_to = detector.read_score_distribution(distr).score
     except Exception:       # missing or unreadable: 01_test.py says so, naming the file
         return
     if fitted_to != score:
@@ -179,13 +183,15 @@ def validation_clips(machine, paths, config, year, seed):
 
 
 def log_summary(summary):
+    # the first column as wide as the longest model name (fan_section_00_01_02, ...)
+    width = max([12] + [len(r["machine"]) for r in summary])
     com.log.info("summary:")
-    com.log.info("%-12s %6s %9s %9s %9s %7s", "machine", "clips", "vectors", "loss", "val_loss",
-                 "seconds")
+    com.log.info("%-*s %6s %9s %9s %9s %7s", width, "machine", "clips", "vectors", "loss",
+                 "val_loss", "seconds")
     for r in summary:
         val_loss = "-" if r["val_loss"] is None else f"{r['val_loss']:.4f}"
-        com.log.info("%-12s %6d %9d %9.4f %9s %7.1f", r["machine"], r["clips"], r["vectors"],
-                     r["loss"], val_loss, r["seconds"])
+        com.log.info("%-*s %6d %9d %9.4f %9s %7.1f", width, r["machine"], r["clips"],
+                     r["vectors"], r["loss"], val_loss, r["seconds"])
 
 
 def main():
@@ -207,7 +213,7 @@ def main():
     for job in every:
         if job.name not in training_now:
             check_existing_score(model_dir, job.name, config["score"], com.train_command(
-                args.dev, job.machine_dir.name, job.sections) + " --force")
+                args, job.machine_dir.name, job.sections) + " --force")
     # worker processes compute the first model's features while Keras is imported
     early = ({todo[0].name: training_spectrograms(todo[0], args.dev, config, year, early=True)}
              if todo else {})

@@ -14,6 +14,7 @@ import numpy as np
 import common as com
 from dcase_baseline import (clips, detector, filenames, frame_stacks, mahalanobis, metrics,
                             report, results, run_settings, safe_io, scoring)
+from dcase_baseline.errors import BaselineError
 
 # librosa (features), Keras (keras_model) and SciPy take seconds to import: they are imported
 # in the functions that use them, after main() has checked the command line and the
@@ -26,19 +27,42 @@ class ModelUnits(NamedTuple):
     name: str               # the model's (filenames.detector_name)
     sections: object        # its sections, None: all of the machine type's
     units: list             # TestUnits
+    trained: object         # the sections its training record must name (those of train/ it
+                            # was made of); None: not checked
 
 
 def model_units(machine_dir, dev, config, year, sections):
     """The machine type's TestUnits of the sections asked for (-s/--section, None: all), as
     the models that score them take them: ModelUnits, one model per machine type, or one per
-    section (model_per: section)."""
+    section (model_per: section). A model is named by the sections of train/, as 00_train.py
+    names it for the same request."""
     units = clips.units(machine_dir, dev, year)
-    found = sorted({unit.keys[0] for unit in units})
-    groups = clips.detector_sections(found, sections, config["model_per"],
-                                     machine_dir / year.test_folders[0], year)
-    return [ModelUnits(filenames.detector_name(machine_dir.name, chosen, year), chosen,
-                       [unit for unit in units if chosen is None or unit.keys[0] in chosen])
-            for chosen in groups]
+    word, test_folder = year.unit_keys[0], machine_dir / year.test_folders[0]
+    tested = sorted({unit.keys[0] for unit in units})
+    absent = [s for s in sections or () if s not in tested]
+    if absent:
+        raise BaselineError(f"no {word} {', '.join(absent)} in {test_folder}: its {word}s are "
+                            f"{', '.join(tested)}; give -s/--section with some of those")
+    if config["model_per"] == "machine" and not sections:
+        return [ModelUnits(machine_dir.name, None, units, None)]
+    trained = clips.trained_sections(machine_dir, dev, year)
+    groups = clips.detector_sections(trained, sections, config["model_per"],
+                                     machine_dir / "train", year)
+    untrained = [s for s in sections or tested if s not in trained]
+    if untrained:       # model_per: section, without -s: each section needs its own model
+        raise BaselineError(
+            f"{machine_dir.name}: {word} {', '.join(untrained)} of {test_folder} has no "
+            f"training clips in {machine_dir / 'train'} ({word}s {', '.join(trained)}), and "
+            f"model_per: section scores each {word} with a model of its own; add its training "
+            f"clips, or leave it out with -s/--section")
+    wanted = set(sections or tested)
+    found = []
+    for chosen in groups:
+        mine = [unit for unit in units if unit.keys[0] in (chosen or wanted)]
+        if mine:
+            found.append(ModelUnits(filenames.detector_name(machine_dir.name, chosen, year),
+                                    chosen, mine, tuple(chosen or trained)))
+    return found
 
 
 def unit_spectrograms(models, config, early=False):
@@ -96,6 +120,7 @@ def without_domain(units, year):
 class ModelScores(NamedTuple):
     name: str               # the model's
     threshold: float        # its decision threshold
+    seed: object            # the seed it was trained with (where not recorded: this run's)
     rows: list              # ResultRows of the labelled units it scored
     scored: list            # report.ScoredUnits of those
     notes: list             # for the report: empty cells
@@ -108,20 +133,56 @@ class MachineScores(NamedTuple):
     averaged: list          # the clips whose channels were averaged
 
 
-def load_detector(machine, model, config, dev):
-    """A model, its path and its decision threshold, and for score: mahalanobis its inverse
-    covariances."""
+def check_training(model, loaded, config, year, machine_dir, args):
+    """A model made for another request or with other features than this run's stops it: its
+    training record names its sections and feature settings."""
+    training = loaded.distribution.training
+    if training is None:        # the original's files, or an older version's
+        return
+    command = com.train_command(args, machine_dir.name, model.sections)
+    word = year.unit_keys[0]
+    if model.trained is not None and tuple(training["sections"]) != model.trained:
+        why = "as -s asks" if model.sections else f"those of {machine_dir / 'train'} now"
+        raise BaselineError(
+            f"{loaded.path} is a model of {word}s {', '.join(training['sections'])}, not of "
+            f"{', '.join(model.trained)} ({why}); retrain it with `{command} --force`")
+    changed = run_settings.differences({"feature": training["feature"]},
+                                       {"feature": config["feature"]})
+    if changed:
+        raise BaselineError(
+            f"{loaded.path} was trained with other features than this configuration's ("
+            f"{'; '.join(f'{key} {old!r} -> {new!r}' for key, old, new in changed)}): its "
+            f"scores would be of other inputs; set them back, or retrain it with "
+            f"`{command} --force`")
+
+
+def load_detector(machine_dir, model, config, year, args):
+    """A model (detector.Loaded) and its decision threshold."""
     import scipy.stats
 
     import keras_model
-    found, path, gamma, precisions = detector.load(
-        config["model_directory"], model.name, com.train_command(dev, machine, model.sections),
-        keras_model.load_model, config["score"])
-    shape, loc, scale = gamma
+    loaded = detector.load(config["model_directory"], model.name,
+                           com.train_command(args, machine_dir.name, model.sections),
+                           keras_model.load_model, config["score"])
+    check_training(model, loaded, config, year, machine_dir, args)
+    shape, loc, scale = loaded.distribution.gamma
     threshold = scipy.stats.gamma.ppf(q=config["decision_threshold"], a=shape, loc=loc,
                                       scale=scale)
-    com.log.info("%s: model %s, decision threshold %.6g", model.name, path, threshold)
-    return found, threshold, precisions
+    com.log.info("%s: model %s, decision threshold %.6g", model.name, loaded.path, threshold)
+    return loaded, threshold
+
+
+def trained_seed(model, loaded, args, config):
+    """The seed a model was trained with, from its training record (where there is none: this
+    run's); said where this command's --seed is another."""
+    training = loaded.distribution.training
+    if training is None:
+        return com.seed_of(args, config)
+    if args.seed is not None and args.seed != training["seed"]:
+        com.log.warning("%s: trained with seed %s; --seed %d does not change its scores, and "
+                        "the results name seed %s", model.name, training["seed"], args.seed,
+                        training["seed"])
+    return training["seed"]
 
 
 def score_machine(machine_dir, started, config, year, args):
@@ -134,7 +195,7 @@ def score_machine(machine_dir, started, config, year, args):
         models = [model._replace(units=[clips.with_ground_truth(unit, args.ground_truth,
                                                                  machine, year)
                                         for unit in model.units]) for model in models]
-    detectors = [load_detector(machine, model, config, args.dev) for model in models]
+    detectors = [load_detector(machine_dir, model, config, year, args) for model in models]
     usable = spectrograms.finish(args.skip_bad_files, desc="test clips")
     for message in usable.short:
         com.log.warning("%s; no score", message)
@@ -143,7 +204,8 @@ def score_machine(machine_dir, started, config, year, args):
                 "not scored": usable.bad + [f"{message}; no score" for message in usable.short],
                 "no domain": without_domain(units, year)}
     found, offset = [], 0
-    for model, (found_model, threshold, precisions) in zip(models, detectors):
+    for model, (loaded, threshold) in zip(models, detectors):
+        found_model, precisions = loaded.model, loaded.precisions
         rows, scored, notes = [], [], []
         for unit in model.units:
             log_mels = usable.log_mels[offset:offset + len(unit.paths)]
@@ -166,7 +228,8 @@ def score_machine(machine_dir, started, config, year, args):
             notes += empty_cells(machine, unit, values, year)
             rows.append(results.ResultRow(unit.keys, values))
             scored.append(report.ScoredUnit(unit.name, scores, labels, domains))
-        found.append(ModelScores(model.name, threshold, rows, scored, notes))
+        found.append(ModelScores(model.name, threshold, trained_seed(model, loaded, args, config),
+                                 rows, scored, notes))
     notes = ([f"{len(usable.averaged)} clips of several channels averaged into one "
               f"(feature.channel: mean)"] if usable.averaged else [])
     return MachineScores(found, notes, problems, usable.averaged)
@@ -189,7 +252,7 @@ def save_report_files(machine_dir, model, config, args, facts):
     named = {} if model.name == machine else {"model": model.name}
     facts = {"machine type": machine, **named, "project version": com.__version__,
              "Keras": f"{keras.__version__} ({keras.backend.backend()} backend)",
-             "seed": com.seed_of(args, config),
+             "seed": model.seed,
              "data folder": str(machine_dir.parent.resolve()),
              "decision threshold": float(threshold),
              "DCASE year": config["year"], "score": config["score"],
@@ -203,23 +266,24 @@ def main():
     args = com.parse_args("Score the test clips with the trained models.", test_script=True)
     config, year, dirs = com.start_run(args)
     dev = args.dev
+    labelled = dev or args.ground_truth
+    with_report = labelled and config["report"] and not args.no_report
     com.check_output_folders(config, "result_directory")
+    if with_report:
+        safe_io.check_writable(filenames.plot_file(config["result_directory"], "-", dev).parent,
+                               "result_directory")
     # the first model's files before any clip is listed; by section, the sections tell it
     whole = config["model_per"] == "machine" and not args.section
     first = None if whole else model_units(dirs[0], dev, config, year, args.section)
     detector.files(config["model_directory"], dirs[0].name if whole else first[0].name,
-                   com.train_command(dev, dirs[0].name, None if whole else first[0].sections))
+                   com.train_command(args, dirs[0].name, None if whole else first[0].sections))
     # worker processes compute the first machine type's features while Keras is imported
     early = {dirs[0]: unit_spectrograms(
         first or model_units(dirs[0], dev, config, year, args.section), config, early=True)}
     from dcase_baseline import keras_backend
     keras_backend.use_compilation_cache(config)
     result_path = Path(config["result_directory"]) / config["result_file"]
-    labelled = dev or args.ground_truth
-    with_report = labelled and config["report"] and not args.no_report
-    record = run_settings.run_record(config, dirs[0].parent, args.ground_truth,
-                                     com.seed_of(args, config))
-    all_problems, averaged = [], []
+    all_problems, averaged, seeds = [], [], {}
     for i, machine_dir in enumerate(dirs, 1):
         machine = machine_dir.name
         com.log.info("[%d/%d] %s", i, len(dirs), machine)
@@ -231,7 +295,11 @@ def main():
         averaged += scored.averaged
         seconds = round(time.perf_counter() - start, 1)
         for k, model in enumerate(scored.models):
+            seeds[model.name] = model.seed
             if labelled:
+                # the record names the seed the model was trained with
+                record = run_settings.run_record(config, dirs[0].parent, args.ground_truth,
+                                                 model.seed)
                 results.save_block(result_path, model.name,
                                    results.MachineBlock(machine, model.rows), dev, record)
             if with_report:
@@ -245,9 +313,17 @@ def main():
                     "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "notes": notes})
 
     if labelled:
+        if len(set(seeds.values())) > 1:
+            com.log.warning("the models of this run were trained with different seeds (%s): "
+                            "result.csv takes the blocks of seed %s, those of the others are "
+                            "left out", ", ".join(f"{m} {s}" for m, s in seeds.items()),
+                            next(iter(seeds.values())))
+        record = run_settings.run_record(config, dirs[0].parent, args.ground_truth,
+                                         next(iter(seeds.values())))
         blocks = results.assemble(result_path, dev, record,
                                   config["model_directory"] if with_report else None)
-        com.log.info("results of %s -> %s", ", ".join(b.machine for b in blocks), result_path)
+        com.log.info("results of %s -> %s", ", ".join(b.machine for b in blocks),
+                     filenames.assembled_result_file(result_path, dev))
         results.log_summary(blocks, year)
     else:
         com.log.info("score and decision files -> %s", config["result_directory"])

@@ -8,6 +8,7 @@ import copy
 import logging
 import os
 import re
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -21,13 +22,15 @@ __version__ = "2.0.0"
 
 log = logging.getLogger("baseline")
 
+DEFAULT_CONFIG_FILE = "baseline.yaml"
+
 def parse_args(description, argv=None, test_script=False):
     """Parse the command line shared by both scripts; exit as the original does without a mode."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("-v", "--version", action="store_true", help="show the version")
     parser.add_argument("-d", "--dev", action="store_true", help="development mode (dev_directory)")
     parser.add_argument("-e", "--eval", action="store_true", help="evaluation mode (eval_directory)")
-    parser.add_argument("-c", "--config", default="baseline.yaml",
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG_FILE,
                         help="configuration file (default: baseline.yaml in the current folder)")
     parser.add_argument("-m", "--machine", nargs="+", metavar="NAME",
                         help="only these machine types (default: every machine folder)")
@@ -147,11 +150,12 @@ CONFIG_RULES = {
                      "a frequency in Hz > 0, or empty (half the sample rate)"),
     "feature.win_length": (lambda v: v is None or (type(v) is int and v >= 1),
                            "a window length in samples >= 1, or empty (n_fft)"),
+    "log_file": (lambda v: v is None or isinstance(v, str), "a file name, or empty for none"),
     "model_per": (lambda v: v in ("machine", "section"),
                   "machine (one model per machine type) or section (one per section)"),
 }
 # keys whose rule checks the type too (more than one type is allowed)
-RULE_TYPED = {"feature.channel", "feature.fmax", "feature.win_length"}
+RULE_TYPED = {"feature.channel", "feature.fmax", "feature.win_length", "log_file"}
 
 
 def _type_ok(value, default):
@@ -255,7 +259,7 @@ def setup_logging(log_file):
     formatter = logging.Formatter("%(asctime)s - %(levelname)s - %(message)s")
     handlers = [logging.StreamHandler()]
     if log_file:
-        safe_io.check_writable(Path(log_file).parent, "log_file")
+        safe_io.check_writable(Path(log_file).parent, "log_file", create=True)
         handlers.append(logging.FileHandler(log_file, errors="surrogateescape"))
     for handler in handlers:
         handler.setFormatter(formatter)
@@ -288,10 +292,18 @@ def start_run(args):
     return config, year, dirs
 
 
-def train_command(dev, machine, sections=None):
-    """The 00_train.py command that trains a model: of a machine type, or of its sections."""
-    return (f"python 00_train.py {'-d' if dev else '-e'} -m {machine}"
-            + (f" -s {' '.join(sections)}" if sections else ""))
+def train_command(args, machine, sections=None):
+    """The 00_train.py command that makes a model's files, of a machine type or of some of its
+    sections, where this run looks for them: its mode, configuration, run folder and seed."""
+    words = ["python", "00_train.py", "-d" if args.dev else "-e"]
+    if args.config != DEFAULT_CONFIG_FILE:
+        words += ["-c", args.config]
+    words += ["-m", machine] + (["-s", *sections] if sections else [])
+    if args.run:
+        words += ["--run", args.run]
+    if args.seed is not None:
+        words += ["--seed", str(args.seed)]
+    return shlex.join(words)
 
 
 def seed_of(args, config):

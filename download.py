@@ -371,7 +371,7 @@ def main(argv=None):
             print(heading(year, args.mode))
         print(describe(todo, root))
         return
-    safe_io.check_writable(root, f"{args.mode}_directory")
+    safe_io.check_writable(root, f"{args.mode}_directory", create=True)
     if named:
         com.log.info("%s -> %s", heading(year, args.mode), root)
     downloads = filenames.downloads_folder(root)

@@ -50,10 +50,21 @@ NO_HEADER = "value"
 SUMMARY_HEADER = ["machine", "row", "column", "mean", "std", "min", "max", "n", "empty"]
 
 
+def result_in(folder):
+    """The result CSV a result folder holds (of a development or an evaluation run)."""
+    names = [filenames.assembled_result_file(Path(filenames.RESULT_FILE), dev).name
+             for dev in (True, False)]
+    found = [folder / name for name in names if (folder / name).is_file()]
+    if len(found) > 1:
+        raise BaselineError(f"{folder} holds the results of a development and an evaluation "
+                            f"run ({' and '.join(names)}); give the one to summarize")
+    return found[0] if found else folder / names[0]
+
+
 def read_result(path):
     """The rows of a run's result CSV: path is the file or the result folder holding it."""
     path = Path(path)
-    file = path / filenames.RESULT_FILE if path.is_dir() else path
+    file = result_in(path) if path.is_dir() else path
     if not file.is_file():
         where = (f"no {filenames.RESULT_FILE} in {path}" if path.is_dir()
                  else f"{path} does not exist")
@@ -138,7 +149,8 @@ def run_records(file, rows):
     (a result.csv copied without them)."""
     found, there = [], {tuple(row) for row in rows}
     for dev in (True, False):
-        for path in filenames.machine_result_files(file, dev).values():
+        for path in filenames.machine_result_files(filenames.blocks_base(file, dev),
+                                                   dev).values():
             try:
                 block = safe_io.read_csv(path)
             except (OSError, UnicodeError):
@@ -181,12 +193,14 @@ def check_settings(runs, settings, across):
             log.warning("%s: no record of its run beside it (result_<machine>_<dev|eval>.json):"
                         " its settings are not compared with the other runs'", file)
             continue
-        for key, theirs, ours in run_settings.differences(reference[1], found):
-            if key not in across:
-                raise BaselineError(
-                    f"{reference[0]} and {file} are runs of other settings: {key} {theirs!r} "
-                    f"vs {ours!r}; summarize runs that differ in the seed only, or pass "
-                    f"--across {key!r} to summarize them anyway")
+        differ = [(key, theirs, ours) for key, theirs, ours
+                  in run_settings.differences(reference[1], found) if key not in across]
+        if differ:
+            raise BaselineError(
+                f"{reference[0]} and {file} are runs of other settings: "
+                f"{'; '.join(f'{key} {theirs!r} vs {ours!r}' for key, theirs, ours in differ)}"
+                f"; summarize runs that differ in the seed only, or pass --across "
+                f"{' '.join(repr(key) for key, _, _ in differ)} to summarize them anyway")
     return [[repr(run_settings.flat(found).get(key)) if found else "unknown" for key in across]
             for found in settings]
 

@@ -154,25 +154,30 @@ def year_hints(machine_dirs, year):
 
 def _clips(folder, year):
     """(path, fields) of the clips in a folder that follow the year's naming scheme, sorted by
-    name; the others are named in a warning."""
+    name; the other files are named in one warning (a folder without any such clip is an
+    error, which says whose names they are)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise BaselineError(f"folder not found: {folder}; each machine folder needs train/ and "
-                            f"{' and '.join(year.test_folders)}/ with .wav clips named like "
-                            f"{year.example_name} (year: {year.year})")
-    clips = []
+        raise BaselineError(f"folder not found: {folder}; each machine folder needs "
+                            f"{' and '.join(f'{name}/' for name in ('train',) + year.test_folders)}"
+                            f" with .wav clips named like {year.example_name} (year: {year.year})")
+    clips, ignored = [], []
     for path in sorted(p for p in folder.iterdir() if not p.is_dir()):
         fields = parse_clip_name(path.name, year)
         if fields is None:
-            other = years.years_named_like(path.name)
-            log.warning("ignoring %s: not a clip named like %s%s", path, year.example_name,
-                        f"; it looks like a {other} name" if other else "")
+            ignored.append(path)
         else:
             clips.append((path, fields))
+    other = next(filter(None, (years.years_named_like(p.name) for p in ignored)), None)
+    looks = f"; they look like {other} names" if other else ""
     if not clips:
         raise BaselineError(f"no clips in {folder}: expected files named like "
-                            f"{year.example_name} (DCASE {year.year}); set year in "
+                            f"{year.example_name} (DCASE {year.year}){looks}; set year in "
                             f"the configuration to the data set's year")
+    if ignored:
+        log.warning("ignoring %d file%s in %s not named like %s (e.g. %s)%s", len(ignored),
+                    "" if len(ignored) == 1 else "s", folder, year.example_name,
+                    ignored[0].name, looks)
     return clips
 
 
@@ -184,6 +189,21 @@ def train_files(machine_dir, dev, year):
         raise BaselineError(f"no normal training clips in {Path(machine_dir) / 'train'}: "
                             f"expected names like {year.example_name}")
     return files
+
+
+def trained_sections(machine_dir, dev, year):
+    """The sections (2020: machine IDs) of the clips that train_files gives, from the names in
+    train/ alone and without a word of the other files there (00_train.py says them): what
+    01_test.py names a model by, as 00_train.py does."""
+    folder = Path(machine_dir) / "train"
+    fields = [parse_clip_name(name, year) for name in _names(folder)]
+    found = sorted({f[year.unit_keys[0]] for f in fields
+                    if f and (not dev or f["label"] == "normal")})
+    if not found:
+        raise BaselineError(f"no {'normal ' if dev else ''}training clips in {folder}: the "
+                            f"models of -s/--section and of model_per: section are named by "
+                            f"their sections there (expected names like {year.example_name})")
+    return found
 
 
 def training_domain(path, year):

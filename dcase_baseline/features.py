@@ -56,8 +56,9 @@ def load_audio(path, channel="mean"):
             samples = sound.read(dtype="float32", always_2d=True)
             rate = sound.samplerate
     except Exception as error:  # soundfile raises several types for broken headers
-        raise BadClipError(f"cannot read audio file {path}: {' '.join(str(error).split())}; "
-                           f"{advice}") from None
+        # its words name the file by the bytes it was opened with: b'...'
+        words = " ".join(str(error).replace(repr(os.fsencode(path)), "it").split())
+        raise BadClipError(f"cannot read audio file {path}: {words}; {advice}") from None
     if truncated:
         raise BadClipError(f"audio file {path} is truncated (less data than its header "
                            f"declares); {advice}")
@@ -93,6 +94,11 @@ def _librosa_mel(sr, n_fft, n_mels, fmin, fmax):
 
 @functools.lru_cache(maxsize=8)
 def _mel_filters(sr, n_fft, n_mels, fmin=0.0, fmax=None):
+    if fmin >= sr / 2:
+        raise BaselineError(
+            f"feature.fmin = {fmin:g} Hz is not below half the clips' sample rate of {sr} Hz "
+            f"({sr / 2:g} Hz, the highest frequency they hold): the mel band would be empty; "
+            f"lower feature.fmin in the configuration")
     if fmax is not None and fmax > sr / 2:
         raise BaselineError(
             f"feature.fmax = {fmax:g} Hz is above half the clips' sample rate of {sr} Hz "

@@ -109,8 +109,28 @@ def facts_file(result_dir, machine, dev):
     return plot_file(result_dir, machine, dev).with_suffix(".json")
 
 
-def report_file(result_dir):
-    return Path(result_dir) / "report.html"
+def assembled_result_file(result_path, dev):
+    """The result.csv that 01_test.py assembles from the blocks: the configured name
+    (result_file) in development mode; in evaluation mode (with ground truth) <name>_eval
+    beside it, so that neither run overwrites the other's."""
+    result_path = Path(result_path)
+    if dev:
+        return result_path
+    return result_path.with_name(f"{result_path.stem}_eval{result_path.suffix}")
+
+
+def blocks_base(assembled, dev):
+    """The configured result file whose blocks an assembled result file of that mode is made
+    of (assembled_result_file's inverse)."""
+    assembled = Path(assembled)
+    if dev or not assembled.stem.endswith("_eval"):
+        return assembled
+    return assembled.with_name(f"{assembled.stem[:-len('_eval')]}{assembled.suffix}")
+
+
+def report_file(result_dir, dev=True):
+    """report.html of a development run, report_eval.html of an evaluation run."""
+    return Path(result_dir) / ("report.html" if dev else "report_eval.html")
 
 
 # cache.directory

@@ -17,6 +17,14 @@ from dcase_baseline.errors import BaselineError
 
 DOMAINS = ("source", "target")
 
+# A covariance is singular where its smallest eigenvalue is below this fraction of its largest.
+# The residual blocks are differences of float32 log-mel values, which near 100 dB carry a
+# rounding of about 1e-5 dB: a direction whose spread is below 1e-5 of the largest one (a
+# variance ratio of 1e-10) holds rounding, not sound. The rounding of the float64 covariance
+# itself (about 1e-14 of its largest eigenvalue) lies far below, so the answer does not hang on
+# the last bits that another CPU computes differently.
+SINGULAR_RATIO = 1e-10
+
 
 def _residual_blocks(model, stacks):
     """(owner clip of each block, residual blocks in float64), batch by batch."""
@@ -33,10 +41,27 @@ def _add_per_clip(sums, owners, blocks):
     sums[owners[first]] += np.add.reduceat(blocks, first, axis=0)
 
 
+def _merge(scatter, blocks):
+    """Add blocks to scatter [centred sum of outer products, mean, count] (Chan et al.'s
+    pairwise update): every product is of blocks centred on their own batch's mean, so a mean
+    far from zero leaves no rounding noise in the covariance, as the one-pass sum of b b^T
+    minus n m m^T does."""
+    if not len(blocks):
+        return
+    n_old, n_new = scatter[2], len(blocks)
+    mean = blocks.mean(axis=0)
+    centred = blocks - mean
+    delta = mean - scatter[1]
+    n = n_old + n_new
+    scatter[0] += centred.T @ centred + np.outer(delta, delta) * (n_old * n_new / n)
+    scatter[1] += delta * (n_new / n)
+    scatter[2] = n
+
+
 def clip_mean_residuals(model, stacks, clip_domains=None):
     """Each clip's mean residual block (n_clips, n_mels); with clip_domains (a domain per clip),
-    also {domain: (sum of b b^T, sum of b, number of blocks)} over that domain's blocks, in the
-    same pass."""
+    also {domain: [sum of (b - m)(b - m)^T, m, number of blocks]} over that domain's blocks b,
+    m their mean, in the same pass."""
     n_mels = stacks.frames.shape[1]
     sums = np.zeros((stacks.n_clips, n_mels))
     scatter = {d: [np.zeros((n_mels, n_mels)), np.zeros(n_mels), 0] for d in DOMAINS}
@@ -45,10 +70,7 @@ def clip_mean_residuals(model, stacks, clip_domains=None):
         if clip_domains is None:
             continue
         for domain, found in scatter.items():
-            mine = blocks[np.asarray(clip_domains)[owners] == domain]
-            found[0] += mine.T @ mine
-            found[1] += mine.sum(axis=0)
-            found[2] += len(mine)
+            _merge(found, blocks[np.asarray(clip_domains)[owners] == domain])
     counts = np.bincount(stacks.owners, minlength=stacks.n_clips) * stacks.n_frames
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts[:, None]
@@ -60,11 +82,11 @@ def covariances(scatter, shrinkage=0.0):
     block, divided by the number of blocks - 1, shrunk to (1-s) C + s tr(C)/n I; the target
     takes the source's when it has no blocks."""
     found = {}
-    for domain, (outer, total, n) in scatter.items():
+    for domain, (centred, _, n) in scatter.items():
         if n < 2:
             continue
-        mean = total / n
-        covariance = (outer - n * np.outer(mean, mean)) / (n - 1)
+        covariance = centred / (n - 1)
+        covariance = (covariance + covariance.T) / 2      # symmetric to the last bit
         size = len(covariance)
         found[domain] = ((1 - shrinkage) * covariance
                          + shrinkage * np.trace(covariance) / size * np.eye(size))
@@ -74,26 +96,46 @@ def covariances(scatter, shrinkage=0.0):
     return found
 
 
+def rank(matrix):
+    """The rank of a symmetric matrix as SINGULAR_RATIO decides it: its eigenvalues above that
+    fraction of the largest one (none where the largest is not above zero)."""
+    eigenvalues = np.linalg.eigvalsh((matrix + matrix.T) / 2)
+    if not eigenvalues[-1] > 0:
+        return 0
+    return int(np.sum(eigenvalues > SINGULAR_RATIO * eigenvalues[-1]))
+
+
+SINGULAR_WORDS = f"an eigenvalue below {SINGULAR_RATIO:g} of the largest counts as zero"
+
+
 def precisions(covariance_of, machine, n_blocks):
     """{domain: inverse covariance}; a singular covariance is a one-line error."""
     found = {}
     for domain, covariance in covariance_of.items():
-        rank = np.linalg.matrix_rank(covariance)
-        if rank < len(covariance):
+        found_rank = rank(covariance)
+        if found_rank < len(covariance):
             raise BaselineError(
                 f"{machine}: the {domain} covariance of the residual blocks is singular (rank "
-                f"{rank} of {len(covariance)}, from {n_blocks[domain]} blocks); set "
-                f"mahalanobis.shrinkage in the configuration (e.g. 0.1), or use more or longer "
-                f"training clips")
+                f"{found_rank} of {len(covariance)}, from {n_blocks[domain]} blocks; "
+                f"{SINGULAR_WORDS}); set mahalanobis.shrinkage in the configuration (e.g. "
+                f"0.1), or use more or longer training clips")
         found[domain] = np.linalg.inv(covariance)
     return found
 
 
 def scores(mean_residuals, precision_of):
-    """Each clip's score: the smaller over the domains of m^T P m, m its mean residual block."""
+    """Each clip's score: the smaller over the domains of m^T P m, m its mean residual block. A
+    squared distance below zero (a P that is not positive definite) is an error, not a
+    score."""
     per_domain = [np.einsum("ci,ij,cj->c", mean_residuals, precision_of[d], mean_residuals)
                   for d in DOMAINS]
-    return np.minimum(*per_domain)
+    found = np.minimum(*per_domain)
+    if np.any(found < 0):
+        raise BaselineError(
+            f"{np.sum(found < 0)} of {len(found)} squared Mahalanobis distances are below zero "
+            f"(down to {found.min():.4g}): an inverse covariance is not positive definite; "
+            f"retrain the model with --force and mahalanobis.shrinkage set (e.g. 0.1)")
+    return found
 
 
 def block_counts(stacks, clip_domains):

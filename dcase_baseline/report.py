@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from dcase_baseline import filenames, metrics, results, safe_io, years
+from dcase_baseline import filenames, metrics, results, safe_io
 
 
 def unit_key(keys):
@@ -297,6 +297,11 @@ def _comparison(blocks, year, dev, score):
                 f"<p>{html.escape(source, quote=False)}</p>",
                 _published(blocks, year, year.published_eval[score],
                            year.published_eval_means.get(score, ()))]
+    if not dev:
+        return ["<h2>Against the published baseline</h2>",
+                f"<p>No evaluation-set figures of the {year.year:d} autoencoder baseline with "
+                f"score: {html.escape(score)} are known here; its published development-set "
+                f"figures are of other clips, so they are not set beside these.</p>"]
     if not year.published_source:
         return ["<h2>Against the published baseline</h2>",
                 f"<p>No published figures of an autoencoder baseline are known for the "
@@ -326,8 +331,7 @@ def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="
     are its)."""
     result_dir = Path(result_path).parent
     rows = safe_io.read_csv(result_path)
-    data = "" if year.year == years.DEFAULT_YEAR else f" on the {year.year:d} data"
-    parts = [f"<h1>DCASE 2022 Task 2 autoencoder baseline{data}: "
+    parts = [f"<h1>DCASE {year.year:d} Task 2 autoencoder baseline: "
              f"{'development' if dev else 'evaluation'} results</h1>",
              f"<h2>{html.escape(Path(result_path).name)}</h2>", _table(rows, year),
              *_left_out(left_out), *_comparison(blocks, year, dev, score)]
@@ -348,7 +352,7 @@ def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Results</title><style>{STYLE}</style></head><body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
-    path = filenames.report_file(result_dir)
+    path = filenames.report_file(result_dir, dev)
     with safe_io.atomic_path(path) as tmp:
         # a clip name that is not valid UTF-8 is shown with its odd bytes as \x escapes
         Path(tmp).write_text(page, errors="backslashreplace")

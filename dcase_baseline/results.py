@@ -226,17 +226,18 @@ def read_blocks(result_path, dev, record):
 
 
 def assemble(result_path, dev, record, model_dir=None):
-    """Write result.csv from the blocks of this run in the result folder (parallel jobs'
-    included), and report.html where model_dir (of the loss plots) is given; returns
-    result.csv's MachineBlocks."""
+    """Write result.csv (filenames.assembled_result_file) from the blocks of this run in the
+    result folder (parallel jobs' included), and report.html where model_dir (of the loss
+    plots) is given; returns result.csv's MachineBlocks."""
     from dcase_baseline import report
     # under the lock, so that of two runs finishing together the later one reads both blocks
     with safe_io.file_lock(filenames.result_lock_file(result_path)):
         blocks, left_out = read_blocks(result_path, dev, record)
         year = years.YEARS[record["year"]]
-        safe_io.save_csv(result_path, result_rows(blocks, year))
+        assembled = filenames.assembled_result_file(result_path, dev)
+        safe_io.save_csv(assembled, result_rows(blocks, year))
         if model_dir is not None:
-            page = report.write_report(result_path, model_dir, blocks, dev, year, left_out,
+            page = report.write_report(assembled, model_dir, blocks, dev, year, left_out,
                                        record["score"])
             log.info("report -> %s", page)
     return blocks

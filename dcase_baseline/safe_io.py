@@ -18,16 +18,25 @@ from dcase_baseline.errors import BaselineError
 log = logging.getLogger("baseline")
 
 
-# errors of the storage rather than of the program: reported in one line naming the file
-STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}
+# errors of the storage or of its permissions rather than of the program, reported in one line
+# naming the file, with what to do about each
+WRITE_ADVICE = {
+    errno.ENOSPC: "free some space or set another folder in the configuration, then rerun",
+    errno.EDQUOT: "free some space or set another folder in the configuration, then rerun",
+    errno.EROFS: "the file system is mounted read-only: set another folder in the configuration",
+    errno.EACCES: "make the folder writable for you or set another folder in the configuration",
+    errno.EPERM: "make the folder writable for you or set another folder in the configuration",
+    errno.EIO: "the disk failed to write it: check the disk, or set another folder in the "
+               "configuration, then rerun",
+    errno.EFBIG: "the file system takes no file this large: set another folder in the "
+                 "configuration",
+}
 
 
 def write_error(path, error):
-    """A BaselineError naming the file and the meaning of the error's number."""
+    """A BaselineError naming the file, the error in the system's words and what to do."""
     return BaselineError(f"cannot write {path}: {os.strerror(error.errno)} "
-                         f"(errno {errno.errorcode[error.errno]}); "
-                         f"free some space or set another folder in the configuration, "
-                         f"then rerun")
+                         f"(errno {errno.errorcode[error.errno]}); {WRITE_ADVICE[error.errno]}")
 
 
 @contextlib.contextmanager
@@ -36,22 +45,27 @@ def atomic_path(path):
 
     The temporary file is created as open() creates a file (mode 0666 less the umask), so the
     file in place gets the permissions that writing it directly would have given it. A full
-    disk, a quota or an I/O error while writing raises a BaselineError naming path.
+    disk, a quota, an I/O error, a read-only or forbidden folder raises a BaselineError naming
+    path, in the words of the error itself.
     """
     path = Path(path)
     tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{path.suffix}"
+    made = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        made = True
         yield str(tmp)
         os.replace(tmp, path)
+        made = False
     except OSError as error:
-        if error.errno in STORAGE_ERRORS:
+        if error.errno in WRITE_ADVICE:
             raise write_error(path, error) from None
         raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
+        if made:        # the error in flight, not one of removing, is the one to report
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
 
 
 @contextlib.contextmanager
@@ -85,10 +99,12 @@ def file_lock(path, wait=True):
 
 
 def is_locked(path):
-    """Whether another process holds file_lock(path) now."""
+    """Whether another process holds file_lock(path) now. Asking needs no write access (a
+    model folder may be read-only, or the lock another user's); a lock file that may not even
+    be read tells nothing: False."""
     try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, PermissionError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -127,13 +143,21 @@ def save_csv(path, rows):
                 ["" if v is None else v for v in row] for row in rows)
 
 
-def check_writable(folder, key):
-    """Create the folder where needed and make sure that files can be written in it, so that a
-    run learns it before hours of work rather than at its first file."""
+def check_writable(folder, key, create=False):
+    """Make sure that files can be written in the folder, so that a run learns it before hours
+    of work rather than at its first file. A folder that does not exist yet is made with
+    create, else only its nearest existing parent is tried, so that a run that stops early
+    leaves no empty folder behind."""
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         raise BaselineError(f"cannot write to {key} {folder}: {error.strerror or error}; set "

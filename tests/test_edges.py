@@ -41,7 +41,8 @@ def test_clips_with_an_upper_case_extension_are_read(dev_run, demo_dev, tmp_path
     run = run_script("01_test.py", "-d", cwd=tmp_path)
     names = score_names(tmp_path / "result", "motor", "01")
     assert len(names) == 24 and renamed[1].name in names and renamed[2].name in names
-    assert f"ignoring {data / 'motor' / 'test' / 'notes.txt'}: not a clip" in run.stderr
+    assert f"ignoring 1 file in {data / 'motor' / 'test'} not named like" in run.stderr
+    assert "(e.g. notes.txt)" in run.stderr
 
 
 # 1
