@@ -76,7 +76,7 @@ def test_readme_is_under_the_size_limit():
 def test_quick_start_commands():
     text = README.read_text()
     assert "pip install -r requirements.txt && bash demo/run.sh\n" in text
-    assert "pip install -r requirements-dev.txt && python -m pytest -q tests\n" in text
+    assert "pip install -r requirements-dev.txt && python -m pytest -q -n 2 --dist loadfile tests\n" in text
 
 
 def test_bad_input_rows_cited_by_the_tests_exist():
