@@ -98,6 +98,8 @@ def test_layout_and_config_errors_exit_with_one_line(demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(data))
     failed = run_script("01_test.py", "-d", cwd=tmp_path, check=False)
     assert failed.returncode == 1 and "model file not found" in failed.stderr
+    # a run that stops leaves no folder it would have written into
+    assert not (tmp_path / "result").exists() and not (tmp_path / "cache").exists()
     (tmp_path / "baseline.yaml").write_text(
         (tmp_path / "baseline.yaml").read_text().replace("max_fpr: 0.1", "max_fpr: 2"))
     failed = run_script("01_test.py", "-d", cwd=tmp_path, check=False)

@@ -146,3 +146,19 @@ def test_2021_units_are_sections_of_each_domain_folder(tmp_path):
     assert found[2].domains.tolist() == ["target", "target"]
     assert [p.name for p in found[2].paths] == ["section_00_target_test_normal_0000.wav",
                                              "section_00_target_test_anomaly_0000.wav"]
+
+
+def test_names_of_another_year_are_said_once(tmp_path, caplog):
+    from make_demo_data import make_dataset
+    make_dataset(tmp_path / "data", seconds=0.1, year=2020)
+    with pytest.raises(BaselineError) as error:
+        clips.train_files(tmp_path / "data" / "motor", True, Y2022)
+    assert ("they look like DCASE 2020 (year: 2020) names; set year in the configuration"
+            in str(error.value))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    # a folder of both: the others in one warning
+    train = tmp_path / "data" / "motor" / "train"
+    (train / "section_00_source_train_normal_0000_a.wav").write_bytes(b"")
+    assert len(clips.train_files(tmp_path / "data" / "motor", True, Y2022)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"ignoring 28 files in {train} ")

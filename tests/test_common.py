@@ -108,3 +108,10 @@ def test_a_channel_left_out_follows_the_year(tmp_path, caplog, year, channel, sa
     assert found["feature"]["channel"] == expected
     message = "feature.channel is not set: channel 0 of each clip (the left one, the near"
     assert (message in caplog.text) == said and "is missing" not in caplog.text
+
+
+def test_an_empty_log_file_means_none(tmp_path):
+    config, _ = com.load_config(config_with(tmp_path, log_file=None))
+    assert config["log_file"] is None
+    with pytest.raises(BaselineError, match="'log_file' must be a file name, or empty for none"):
+        com.load_config(config_with(tmp_path, log_file=3))

@@ -376,7 +376,7 @@ def test_end_to_end_eval(year, year_eval_run, year_dev_run):
     model_dir = year_dev_run[1] / "model"
     blocks = recompute(year, folder / "result", model_dir, units,
                        lambda machine: truth[machine].__getitem__)
-    check_result_csv(folder / "result" / "result.csv", expected_result(year, blocks))
+    check_result_csv(folder / "result" / "result_eval.csv", expected_result(year, blocks))
     # the same recordings under evaluation names: the development figures, unit by unit
     dev_blocks = recompute(year, year_dev_run[1] / "result", model_dir, UNITS[year][0],
                            dev_labels(year))

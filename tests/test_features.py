@@ -153,6 +153,15 @@ def test_fmax_above_half_a_clips_rate_is_an_error_naming_the_key(tmp_path):
         features.clip_log_mels([path], dict(FEATURE, fmax=9000.0))
 
 
+def test_fmin_at_or_above_half_a_clips_rate_is_an_error_naming_fmin(tmp_path):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, tone(0.5, 16000), 16000)
+    for fmin in (8000.0, 9000.0):
+        with pytest.raises(BaselineError, match=rf"^feature.fmin = {fmin:g} Hz is not below half "
+                                                r"the clips' sample rate of 16000 Hz"):
+            features.clip_log_mels([path], dict(FEATURE, fmin=fmin))
+
+
 def test_multichannel_real_clip_is_channel_averaged():
     path = shared_path("data", "real_multichannel", "mimii_fan_id00_0dB_normal_00000000.wav")
     assert soundfile.info(path).channels == 8
@@ -192,6 +201,7 @@ def test_broken_files_raise_an_error_naming_them(tmp_path, make, message):
     with pytest.raises(features.BadClipError) as error:
         features.clip_log_mels([good, broken], FEATURE)
     assert str(broken) in str(error.value)
+    assert "b'" not in str(error.value)     # the file named once, as a path
     log_mels, bad, _ = features.clip_log_mels([good, broken], FEATURE, skip_bad_files=True)
     assert log_mels[0] is not None and log_mels[1] is None
     assert len(bad) == 1 and str(broken) in bad[0]

@@ -55,6 +55,12 @@ def test_a_summary_refuses_runs_of_other_settings(tmp_path, caplog):
     message = str(refused.value)
     assert str(same[0] / "result.csv") in message and str(other / "result.csv") in message
     assert "fit.lr 0.001 vs 0.01" in message and "--across 'fit.lr'" in message
+    two = scored_run(tmp_path / "two", 4, **{"fit.lr": 0.01, "feature.n_mels": 64})
+    with pytest.raises(BaselineError) as refused:       # every setting that differs is named
+        summarize.write_summary([*same, two], out)
+    assert ("are runs of other settings: feature.n_mels 128 vs 64; fit.lr 0.001 vs 0.01; "
+            "summarize runs that differ in the seed only, or pass --across 'feature.n_mels' "
+            "'fit.lr'") in str(refused.value)
     with pytest.raises(BaselineError, match="no such setting"):
         summarize.write_summary([*same, other], out, ["fit.rate"])
     summarize.write_summary([*same, other], out, ["fit.lr"])

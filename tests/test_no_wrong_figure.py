@@ -222,10 +222,10 @@ def test_clip_names_that_are_not_utf8(dev_run, demo_dev, tmp_path):
 
 
 @contextlib.contextmanager
-def small_tmpfs(folder, size):
+def small_tmpfs(folder, size, options=""):
     """A tmpfs of that size mounted on folder, or None where this process may not mount."""
     folder.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs",
                               str(folder)], capture_output=True).returncode == 0
     try:
         yield mounted
@@ -253,6 +253,22 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(dev_run, demo_d
             if name.endswith(".csv"):
                 rows = read_rows(result / name)
                 assert rows and all(rows[-1])    # complete: no cut-off last row
+
+
+# 7
+@pytest.mark.slow
+def test_a_read_only_plots_folder_stops_the_run_before_any_clip(dev_run, demo_dev, tmp_path):
+    copy_models(dev_run, tmp_path)
+    plots = tmp_path / "result" / "plots"
+    with small_tmpfs(plots, "1m", ",ro") as mounted:
+        if not mounted:
+            pytest.skip("cannot mount a tmpfs here")
+        write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
+        failed = run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path, check=False)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        assert (f"cannot write to result_directory {plots}: Read-only file system"
+                in last_line(failed))
+        assert not list((tmp_path / "result").glob("*.csv"))
 
 
 # 22

@@ -118,7 +118,7 @@ def test_same_seed_gives_identical_scores_without_cache(dev_run, demo_dev, tmp_p
     assert not (tmp_path / "cache").exists()
 
 
-def test_eval_mode_with_and_without_ground_truth(dev_run, demo_eval, tmp_path):
+def test_eval_mode_with_and_without_ground_truth(dev_run, demo_dev, demo_eval, tmp_path):
     data, truth = demo_eval
     write_config(tmp_path, eval_directory=str(data), seed=3)
     run_script("00_train.py", "-e", cwd=tmp_path)
@@ -135,8 +135,19 @@ def test_eval_mode_with_and_without_ground_truth(dev_run, demo_eval, tmp_path):
     run_script("01_test.py", "-e", "--ground-truth", truth, cwd=tmp_path)
     # the evaluation copy holds the same clips under other names: same metrics as development
     dev_folder = dev_run[0]
-    assert result_sections(tmp_path / "result" / "result.csv") == result_sections(
+    assert result_sections(tmp_path / "result" / "result_eval.csv") == result_sections(
         dev_folder / "result" / "result.csv")
+    # a development run in the same result folder keeps apart from it
+    evaluation = (tmp_path / "result" / "result_eval.csv").read_bytes()
+    assert (tmp_path / "result" / "report_eval.html").is_file()
+    assert not (tmp_path / "result" / "result.csv").exists()
+    write_config(tmp_path, dev_directory=str(demo_dev), model_directory=str(dev_folder / "model"),
+                 seed=3)
+    run_script("01_test.py", "-d", cwd=tmp_path)
+    assert (tmp_path / "result" / "result.csv").read_bytes() == (
+        dev_folder / "result" / "result.csv").read_bytes()
+    assert (tmp_path / "result" / "result_eval.csv").read_bytes() == evaluation
+    assert (tmp_path / "result" / "report.html").is_file()
 
 
 def test_ground_truth_must_list_the_same_clips(dev_run, demo_eval, tmp_path):
@@ -221,7 +232,7 @@ def test_real_clips_dev_and_eval_with_ground_truth(tmp_path):
         assert (tmp_path / "dev" / "model" / f"history_{machine}.png").exists()
     run_script("00_train.py", "-e", cwd=tmp_path / "eval")
     run_script("01_test.py", "-e", "--ground-truth", truth, cwd=tmp_path / "eval")
-    assert result_sections(tmp_path / "eval" / "result" / "result.csv") == sections
+    assert result_sections(tmp_path / "eval" / "result" / "result_eval.csv") == sections
 
 
 def test_scores_of_a_model_trained_by_the_original(tmp_path):

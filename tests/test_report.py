@@ -407,3 +407,14 @@ def test_published_evaluation_figures_of_the_run_score(tmp_path, score, shown):
     assert means[2] == {"mse": "0.7151", "mahalanobis": "0.6718"}[score]
     dev = write_report(result_csv, model, blocks, 2024).read_text()       # development data
     assert "0.7912" not in dev and "could not be read" in dev
+
+
+def test_an_evaluation_run_is_not_set_beside_development_figures(tmp_path):
+    # 2022 published the development set's figures only: fan 00 AUC (source) 0.8488
+    blocks = [("fan", [(("00",), NINE)])]
+    result_csv, model = make_result(tmp_path, blocks, pictures=False, year=2022)
+    page = report.write_report(result_csv, model, as_blocks(blocks), False, years.YEARS[2022])
+    text = page.read_text()
+    assert page.name == "report_eval.html"
+    assert "DCASE 2022 Task 2 autoencoder baseline: evaluation results" in text
+    assert "0.8488" not in text and "No evaluation-set figures of the 2022" in text
