@@ -11,7 +11,7 @@ import numpy as np
 
 import common as com
 from dcase_baseline import (checkpoints, clips, detector, filenames, frame_stacks, mahalanobis,
-                            report, run_settings, safe_io, scoring, validation)
+                            plots, run_settings, safe_io, scoring, validation)
 from dcase_baseline.errors import BaselineError
 
 # librosa (features), Keras (training, keras_model) and SciPy take seconds to import: they are
@@ -108,7 +108,7 @@ def train_machine(job, spectrograms, config, year, args, seed):
     else:
         scores, covariances = scoring.clip_scores(model, stacks), None
     gamma = scipy.stats.gamma.fit(scores)
-    report.save_loss_plot(filenames.history_file(model_dir, machine), machine, history)
+    plots.save_loss_plot(filenames.history_file(model_dir, machine), machine, history)
     # what 01_test.py checks and names: the model's sections, seed and settings
     training = {"sections": clips.sections_of(spectrograms.paths, year), "seed": seed,
                 "feature": feature, "fit": run_settings.fit_settings(config["fit"]),

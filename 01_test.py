@@ -13,7 +13,7 @@ import numpy as np
 
 import common as com
 from dcase_baseline import (clips, detector, filenames, frame_stacks, mahalanobis, metrics,
-                            report, results, run_settings, safe_io, scoring)
+                            plots, report, results, run_settings, safe_io, scoring)
 from dcase_baseline.errors import BaselineError
 
 # librosa (features), Keras (keras_model) and SciPy take seconds to import: they are imported
@@ -122,7 +122,7 @@ class ModelScores(NamedTuple):
     threshold: float        # its decision threshold
     seed: object            # the seed it was trained with (where not recorded: this run's)
     rows: list              # ResultRows of the labelled units it scored
-    scored: list            # report.ScoredUnits of those
+    scored: list            # plots.ScoredUnits of those
     notes: list             # for the report: empty cells
 
 
@@ -227,7 +227,7 @@ def score_machine(machine_dir, started, config, year, args):
                                           domains, config["max_fpr"])
             notes += empty_cells(machine, unit, values, year)
             rows.append(results.ResultRow(unit.keys, values))
-            scored.append(report.ScoredUnit(unit.name, scores, labels, domains))
+            scored.append(plots.ScoredUnit(unit.name, scores, labels, domains))
         found.append(ModelScores(model.name, threshold, trained_seed(model, loaded, args, config),
                                  rows, scored, notes))
     notes = ([f"{len(usable.averaged)} clips of several channels averaged into one "
@@ -247,7 +247,7 @@ def save_report_files(machine_dir, model, config, args, facts):
     """A model's figure and facts (ModelScores), from which report.html is built."""
     from dcase_baseline.keras_backend import keras
     machine, result_dir, threshold = machine_dir.name, config["result_directory"], model.threshold
-    report.save_machine_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
+    plots.save_machine_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
                              model.scored, threshold, config["max_fpr"])
     named = {} if model.name == machine else {"model": model.name}
     facts = {"machine type": machine, **named, "project version": com.__version__,
@@ -320,10 +320,13 @@ def main():
                             next(iter(seeds.values())))
         record = run_settings.run_record(config, dirs[0].parent, args.ground_truth,
                                          next(iter(seeds.values())))
-        blocks = results.assemble(result_path, dev, record,
-                                  config["model_directory"] if with_report else None)
-        com.log.info("results of %s -> %s", ", ".join(b.machine for b in blocks),
-                     filenames.assembled_result_file(result_path, dev))
+        with results.assembly_lock(result_path):
+            blocks, left_out, written = results.assemble(result_path, dev, record)
+            if with_report:
+                page = report.write_report(written, config["model_directory"], blocks, dev, year,
+                                           left_out, config["score"])
+                com.log.info("report -> %s", page)
+        com.log.info("results of %s -> %s", ", ".join(b.machine for b in blocks), written)
         results.log_summary(blocks, year)
     else:
         com.log.info("score and decision files -> %s", config["result_directory"])

@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path
 
 import common as com
-from dcase_baseline import filenames, safe_io, years
+from dcase_baseline import configuration, filenames, safe_io, years
 from dcase_baseline.errors import BaselineError
 
 SETS = {"dev": "development set", "eval": "additional training and evaluation test data"}
@@ -356,7 +356,7 @@ def main(argv=None):
                              f"{max(years.YEARS)} (default: the configuration's year, else "
                              f"{years.DEFAULT_YEAR})")
     args = parser.parse_args(argv)
-    config, _ = com.load_config(args.config)
+    config = configuration.effective(args.config).config
     number = args.year if args.year is not None else config.get("year", years.DEFAULT_YEAR)
     if number not in years.YEARS:
         raise BaselineError(f"{args.config}: year {number!r} has no download; download.py "

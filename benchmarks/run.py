@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
 ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
 
-import common as com  # noqa: E402
+from dcase_baseline import configuration  # noqa: E402
 from dcase_baseline import frame_stacks  # noqa: E402
 
 SECTIONS = {"00": 1.0, "01": 1.2, "02": 1.4}
@@ -40,7 +40,7 @@ SHAPES = {   # clips per section: train source/target normals; test normals = an
     "2022": {"train": {"source": 990, "target": 10}, "test": {"source": 50, "target": 50}},
     "300": {"train": {"source": 95, "target": 5}, "test": {"source": 10, "target": 10}},
 }
-FEATURE = com.DEFAULT_CONFIG["feature"]
+FEATURE = configuration.DEFAULT_CONFIG["feature"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
 
 
@@ -153,7 +153,7 @@ def step_times(log_mels):
     from dcase_baseline.keras_backend import keras
     stacks = frame_stacks.frame_index(log_mels, FEATURE["n_frames"])
     epochs = 3
-    fit_config = dict(com.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)
+    fit_config = dict(configuration.DEFAULT_CONFIG["fit"], epochs=epochs, verbose=0)
     n_steps = int(np.ceil(np.floor(len(stacks.starts) * 0.9) / 512))
 
     class EpochTimes(keras.callbacks.Callback):

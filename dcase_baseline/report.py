@@ -1,13 +1,10 @@
-"""The results report: a figure per machine type (ROC curves and score histograms per section)
-and result/report.html, one self-contained page rebuilt from the files in the result folder."""
+"""result/report.html: one self-contained page of a run's results (the table of result.csv,
+the figures of plots.py, the models' facts, the published figures of the year's baseline)."""
 import html
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import quote
-
-import numpy as np
 
 from dcase_baseline import filenames, metrics, results, safe_io
 
@@ -20,116 +17,9 @@ def unit_key(keys):
     return tuple(f"{int(k):02d}" if str(k).isdigit() else str(k) for k in keys)
 
 
-class ScoredUnit(NamedTuple):
-    """A unit's scored clips, as plotted."""
-    name: str
-    scores: np.ndarray
-    labels: np.ndarray
-    domains: np.ndarray
-
-
-def _integer_ticks(axis):
-    """Whole numbers only on a count axis (or an epoch axis)."""
-    from matplotlib.ticker import MaxNLocator
-    axis.set_major_locator(MaxNLocator(integer=True))
-
-
-def save_machine_plot(path, machine, sections, threshold, max_fpr):
-    """machine_figure as a PNG."""
-    figure = machine_figure(machine, sections, threshold, max_fpr)
-    with safe_io.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=90)
-
-
-def machine_figure(machine, sections, threshold, max_fpr):
-    """Per section: ROC curves of source and target (AUC in the legend, the pAUC range shaded)
-    and histograms of the normal and anomalous clips' scores per domain with the threshold.
-    Legends sit below their axes, where they cover no data; the clip counts have whole ticks.
-
-    sections: ScoredUnits.
-    """
-    from matplotlib.figure import Figure
-    from sklearn.metrics import roc_curve
-
-    figure = Figure(figsize=(13, 4.3 * len(sections)), layout="constrained")
-    axes = figure.subplots(len(sections), 3, squeeze=False)
-    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncols": 2,
-             "frameon": False}
-    for row, (section, scores, labels, domains) in zip(axes, sections):
-        # DCASE 2020 has no domains: one curve and one histogram of all the clips
-        groups = (("source", "target") if any(d in ("source", "target") for d in domains)
-                  else ("all clips",))
-        roc = row[0]
-        roc.axvspan(0, max_fpr, color="0.9", label=f"pAUC range (FPR <= {max_fpr:g})")
-        for group, colour in zip(groups, ("tab:blue", "tab:orange")):
-            mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
-            keep = mine | (labels == 1)
-            auc = (metrics.domain_auc(labels, scores, domains, group) if len(groups) == 2
-                   else metrics.auc(labels, scores))
-            if auc is not None:
-                fpr, tpr, _ = roc_curve(labels[keep], scores[keep])
-                roc.plot(fpr, tpr, color=colour, label=f"{group}: AUC {auc:.4f}")
-        roc.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="chance")
-        roc.set(title=f"{machine} {section}: ROC", xlabel="false positive rate",
-                ylabel="true positive rate", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02))
-        roc.legend(**below)
-        bins = np.histogram_bin_edges(np.append(scores, threshold), bins=20)
-        for axis, group in zip(row[1:], groups):
-            mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
-            # side by side in each bin: no bar hides another
-            chosen = [scores[mine & (labels == label)] for label in (0, 1)]
-            axis.hist(chosen, bins=bins, color=["tab:green", "tab:red"], alpha=0.8,
-                      label=[f"{name} ({len(c)} clips)"
-                             for name, c in zip(("normal", "anomaly"), chosen)])
-            axis.axvline(threshold, color="black", linestyle="--",
-                         label=f"threshold {threshold:.4g}")
-            axis.set(title=f"{machine} {section} {group}: anomaly scores", xlabel="score",
-                     ylabel="clips")
-            axis.set_ylim(0, max(1, axis.get_ylim()[1]))
-            _integer_ticks(axis.yaxis)
-            if not sum(map(len, chosen)):
-                axis.text(0.5, 0.5, f"no {group} clips", transform=axis.transAxes,
-                          ha="center", va="center", color="0.4")
-            axis.legend(**below)
-        if len(groups) == 1:
-            row[2].set_visible(False)
-    return figure
-
-
-def save_loss_plot(path, machine, history):
-    """loss_figure as a PNG (called by 00_train.py)."""
-    figure = loss_figure(machine, history)
-    with safe_io.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-
-
-def loss_figure(machine, history):
-    """The training (and validation) loss per epoch, epochs counted 1..N as the log counts
-    them.
-
-    history: {"loss": [...], "val_loss": [...] (optional), "seconds": [...]}, one per epoch.
-    """
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(7, 5), layout="constrained")
-    axis = figure.subplots()
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    marker = "o" if len(epochs) <= 30 else None
-    axis.plot(epochs, history["loss"], marker=marker, markersize=3, label="training")
-    validation = [np.nan if v is None else v for v in history.get("val_loss") or []]
-    if validation:
-        axis.plot(np.arange(1, len(validation) + 1), validation, marker=marker, markersize=3,
-                  label="validation")
-    axis.set(title=f"{machine}: training loss", xlabel="epoch", ylabel="loss")
-    axis.set_xlim(0.5, max(len(epochs), 1) + 0.5)
-    _integer_ticks(axis.xaxis)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="best")
-    return figure
-
-
 def cell(value):
-    """A result.csv cell as the report shows it: a number rounded to 4 decimals, or empty."""
-    return "" if value == "" else f"{float(value):.4f}"
+    """A result.csv value as the report shows it: rounded to 4 decimals, or empty (None)."""
+    return "" if value is None else f"{float(value):.4f}"
 
 
 ZERO_TITLE = {
@@ -163,26 +53,26 @@ def _is_decision_metric(name):
 
 
 def _table(rows, year):
-    """result.csv as an HTML table, numbers rounded; the key cells of a row (its section, ID or
-    section and domain, or a mean's name) as row headers; a precision, recall or F1 cell that
-    shows 0 says why in its title and in a note under the table, as does an empty one."""
+    """result.csv (results.TableRows) as an HTML table, numbers rounded; the key cells of a row
+    (its section, ID or section and domain, or a mean's name) as row headers; a precision,
+    recall or F1 cell that shows 0 says why in its title and in a note under the table, as does
+    an empty one."""
     out, zeros, empties = ['<table class="result">'], False, False
-    width = max((len(row) for row in rows), default=10)
-    for row, shape in zip(rows, results.layout(rows)):
-        if shape.kind == "gap":
+    width = max((len(row.cells) for row in rows), default=10)
+    for row in rows:
+        if row.kind == "gap":
             out.append(f'<tr class="gap"><td colspan="{width}"></td></tr>')
             continue
-        if shape.kind != "data" or row[0] == results.OFFICIAL_SCORE:
-            head = row[:1] + [cell(v) if row[0] == results.OFFICIAL_SCORE else v
-                              for v in row[1:]]
+        if row.kind not in ("unit", "mean"):
+            head = row.cells[:1] + [cell(v) if row.kind == "official" else v
+                                    for v in row.cells[1:]]
             out.append("<tr class=\"head\">" + "".join(f"<th>{html.escape(v)}</th>"
                                                        for v in head) + "</tr>")
             continue
-        keys, names = shape.n_keys, list(shape.header or [])
-        cells = [f"<th>{html.escape(v)}</th>" for v in row[:keys]]
-        kind = "mean" if results.is_mean_row(row) else "section"
-        for name, value in zip(names[keys:] + [""] * len(row), row[keys:]):
-            if value == "":
+        cells = [f"<th>{html.escape(v)}</th>" for v in row.cells[:row.n_keys]]
+        kind = "mean" if row.kind == "mean" else "section"
+        for name, value in zip(row.columns, row.cells[row.n_keys:]):
+            if value is None:
                 empties = True
                 cells.append('<td class="empty" title="undefined: see the notes"></td>')
             elif _is_decision_metric(name) and float(cell(value)) == 0:
@@ -322,18 +212,18 @@ def _left_out(left_out):
 
 
 def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="mse"):
-    """result/report.html from result.csv, the plots, the models' loss curves and each machine
-    type's facts in the result folder; only relative links to files that exist.
+    """result/report.html of the result.csv at result_path, written of blocks (its
+    MachineBlocks, results.assemble's), with the plots, the models' loss curves and each
+    model's facts in the result folder; only relative links to files that exist.
 
-    blocks: result.csv's MachineBlocks. year: the data set's Year: result.csv's layout, and
-    whose published figures are shown. left_out: [(block file, why)] of the blocks in the
-    folder that result.csv does not take. score: the run's (which published evaluation figures
-    are its)."""
+    year: the data set's Year: result.csv's layout, and whose published figures are shown.
+    left_out: [(block file, why)] of the blocks in the folder that result.csv does not take.
+    score: the run's (which published evaluation figures are its)."""
     result_dir = Path(result_path).parent
-    rows = safe_io.read_csv(result_path)
     parts = [f"<h1>DCASE {year.year:d} Task 2 autoencoder baseline: "
              f"{'development' if dev else 'evaluation'} results</h1>",
-             f"<h2>{html.escape(Path(result_path).name)}</h2>", _table(rows, year),
+             f"<h2>{html.escape(Path(result_path).name)}</h2>",
+             _table(results.table(blocks, year), year),
              *_left_out(left_out), *_comparison(blocks, year, dev, score)]
     for block in blocks:
         parts.append(f"<h2>{html.escape(block.machine)}</h2>")

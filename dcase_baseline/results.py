@@ -47,13 +47,31 @@ def _means(rows, year):
             for name, kind in year.mean_rows]
 
 
+class TableRow(NamedTuple):
+    """A row of result.csv and what it is: the one description of its layout, which the file
+    and the report are both made from."""
+    kind: str           # "title" (a machine type's name), "header", "unit", "mean", "gap",
+                        # "official" (the official score)
+    cells: list         # as result.csv holds them: texts and numbers, None for an empty cell
+    n_keys: int = 0     # the leading key cells of a unit or mean row
+    columns: tuple = () # the metric column of each value after them
+
+
+def _block_table(block, year):
+    n_keys, columns = len(year.unit_keys), tuple(year.metric_columns)
+    pad = [""] * (n_keys - 1)
+    return ([TableRow("title", [block.machine]),
+             TableRow("header", list(year.unit_keys) + list(columns))]
+            + [TableRow("unit", list(row.keys) + row.values, n_keys, columns)
+               for row in block.rows]
+            + [TableRow("mean", [name] + pad + values, n_keys, columns)
+               for name, values in _means(block.rows, year)])
+
+
 def machine_rows(block, year):
     """A MachineBlock as result.csv's cells in the year's layout: its name, the header, a row
     per unit, the mean rows."""
-    pad = [""] * (len(year.unit_keys) - 1)
-    return ([[block.machine], list(year.unit_keys) + list(year.metric_columns)]
-            + [list(row.keys) + row.values for row in block.rows]
-            + [[name] + pad + values for name, values in _means(block.rows, year)])
+    return [row.cells for row in _block_table(block, year)]
 
 
 def official_score(rows, year):
@@ -64,33 +82,42 @@ def official_score(rows, year):
     return metrics.official_score([ranked(row.values, year) for row in rows])
 
 
-def result_rows(blocks, year):
-    """Rows of result.csv from MachineBlocks, in a year's layout: the machine types' blocks,
-    then (where the year has an official score) the means over everything and the official
-    score."""
+def table(blocks, year):
+    """result.csv of MachineBlocks as TableRows, in a year's layout: the machine types'
+    blocks, then (where the year has an official score) the means over everything and the
+    official score."""
     rows, everything = [], []
     for block in blocks:
         everything += block.rows
-        rows += machine_rows(block, year) + [[]]
+        rows += _block_table(block, year) + [TableRow("gap", [])]
     if not year.official_score:
         return rows
     arithmetic, harmonic = metrics.column_means([row.values for row in everything])
-    pad = [""] * (len(year.unit_keys) - 1)
-    rows += [[""] * len(year.unit_keys) + list(year.metric_columns),
-             [OVERALL.format("arithmetic")] + pad + arithmetic,
-             [OVERALL.format("harmonic")] + pad + harmonic,
-             [],
-             [OFFICIAL_SCORE, official_score(everything, year)]]
-    return rows
+    n_keys, columns = len(year.unit_keys), tuple(year.metric_columns)
+    pad = [""] * (n_keys - 1)
+    return rows + [TableRow("header", [""] * n_keys + list(columns)),
+                   TableRow("mean", [OVERALL.format("arithmetic")] + pad + arithmetic, n_keys,
+                            columns),
+                   TableRow("mean", [OVERALL.format("harmonic")] + pad + harmonic, n_keys,
+                            columns),
+                   TableRow("gap", []),
+                   TableRow("official", [OFFICIAL_SCORE, official_score(everything, year)])]
+
+
+def result_rows(blocks, year):
+    """The cells of result.csv from MachineBlocks (table)."""
+    return [row.cells for row in table(blocks, year)]
 
 
 def _mean_row_names():
-    return {name for year in years.YEARS.values() for name, _ in year.mean_rows}
+    return ({name for year in years.YEARS.values() for name, _ in year.mean_rows}
+            | {OVERALL.format(kind) for kind in ("arithmetic", "harmonic")})
 
 
 def is_mean_row(row):
-    """Whether a row of result.csv holds means (of a machine type, or over everything)."""
-    return row[0] in _mean_row_names() or "mean" in row[0]
+    """Whether a row of result.csv holds means (of a machine type, or over everything): its
+    first cell names one of the mean rows a year writes."""
+    return bool(row) and row[0] in _mean_row_names()
 
 
 def parse_block(rows, year):
@@ -225,22 +252,20 @@ def read_blocks(result_path, dev, record):
     return sorted(blocks, key=lambda block: block.machine), left_out
 
 
-def assemble(result_path, dev, record, model_dir=None):
+def assembly_lock(result_path):
+    """Held while result.csv (and the report made of it) is written from the blocks, so that
+    of two runs finishing together the later one reads both blocks."""
+    return safe_io.file_lock(filenames.result_lock_file(result_path))
+
+
+def assemble(result_path, dev, record):
     """Write result.csv (filenames.assembled_result_file) from the blocks of this run in the
-    result folder (parallel jobs' included), and report.html where model_dir (of the loss
-    plots) is given; returns result.csv's MachineBlocks."""
-    from dcase_baseline import report
-    # under the lock, so that of two runs finishing together the later one reads both blocks
-    with safe_io.file_lock(filenames.result_lock_file(result_path)):
-        blocks, left_out = read_blocks(result_path, dev, record)
-        year = years.YEARS[record["year"]]
-        assembled = filenames.assembled_result_file(result_path, dev)
-        safe_io.save_csv(assembled, result_rows(blocks, year))
-        if model_dir is not None:
-            page = report.write_report(assembled, model_dir, blocks, dev, year, left_out,
-                                       record["score"])
-            log.info("report -> %s", page)
-    return blocks
+    result folder (parallel jobs' included), under assembly_lock; returns (its MachineBlocks,
+    [(block file, why)] of the blocks left out, the file written)."""
+    blocks, left_out = read_blocks(result_path, dev, record)
+    assembled = filenames.assembled_result_file(result_path, dev)
+    safe_io.save_csv(assembled, result_rows(blocks, years.YEARS[record["year"]]))
+    return blocks, left_out, assembled
 
 
 def log_summary(blocks, year):

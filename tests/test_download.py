@@ -590,9 +590,6 @@ def test_default_year_is_2022_with_todays_output(tmp_path, server):
 
 
 def test_year_of_the_configuration(tmp_path, server):
-    import common
-    if "year" not in common.DEFAULT_CONFIG:
-        pytest.skip("the configuration has no year key yet")
     publish_year(server, 2024)
     config = write_config(tmp_path, dev_directory=str(tmp_path / "dev_data"),
                           eval_directory=str(tmp_path / "eval_data"), year=2024)

@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 import soundfile
 
-import common as com
 from conftest import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
                       start, write_config)
-from dcase_baseline import clips, filenames, metrics, safe_io, years
+from dcase_baseline import clips, configuration, filenames, metrics, safe_io, years
 from dcase_baseline.errors import BaselineError
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
@@ -155,12 +154,12 @@ def test_duplicated_config_key_is_an_error(tmp_path):
     line = text.splitlines().index("max_fpr: 0.1") + 1
     with pytest.raises(BaselineError,
                        match=f"key 'max_fpr' is given twice \\(lines {line} and {line + 1}\\)"):
-        com.load_config(path)
+        configuration.load_config(path)
     path.write_text(text.replace("  epochs: 100", "  epochs: 100\n  epochs: 5"))
     line = text.splitlines().index("  epochs: 100") + 1
     with pytest.raises(BaselineError,
                        match=f"key 'fit.epochs' is given twice \\(lines {line} and {line + 1}\\)"):
-        com.load_config(path)
+        configuration.load_config(path)
 
 
 # 11

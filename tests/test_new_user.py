@@ -29,8 +29,8 @@ NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
 def scored_run(folder, seed, **changes):
     """A result folder as 01_test.py leaves it (a block, its record, result.csv), of a run
     with this seed and settings changed from the defaults ("fit.lr": 0.01)."""
-    import common as com
-    config = json.loads(json.dumps(com.DEFAULT_CONFIG))
+    from dcase_baseline import configuration
+    config = json.loads(json.dumps(configuration.DEFAULT_CONFIG))
     for key, value in changes.items():
         section, name = key.split(".")
         config[section][name] = value

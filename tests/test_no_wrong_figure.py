@@ -14,7 +14,7 @@ import soundfile
 
 from conftest import (copy_machine, read_rows, run_script, short_training_clips,
                       write_config)
-from dcase_baseline import filenames, report, safe_io
+from dcase_baseline import filenames, plots, safe_io
 from dcase_baseline.errors import BaselineError
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
@@ -294,7 +294,7 @@ def test_a_failed_write_names_the_file_and_the_errno(tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("builtins.open", full_disk_open)
         with pytest.raises(BaselineError, match="No space left on device"):
-            report.save_loss_plot(target, "motor", history)
+            plots.save_loss_plot(target, "motor", history)
     assert list(target.parent.iterdir()) == []
 
 

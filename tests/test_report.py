@@ -9,7 +9,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from conftest import ROOT, check_report_table, report_parts, run_script, write_config
-from dcase_baseline import filenames, report, results, safe_io, years
+from dcase_baseline import filenames, plots, report, results, safe_io, years
 
 HEAVY = ("tensorflow", "keras", "librosa", "jax", "sklearn", "matplotlib", "scipy.stats")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (INFO|WARNING|ERROR) - ")
@@ -163,7 +163,7 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
     scores = rng.normal(size=len(labels)) + labels
     sections = [("section_00", scores, labels, domains),
                 ("section_01", scores[:8], labels[:8], domains[:8])]    # no target clips
-    figure = report.machine_figure("fan#2", sections, 0.8, 0.1)
+    figure = plots.machine_figure("fan#2", sections, 0.8, 0.1)
     renderer = FigureCanvasAgg(figure).get_renderer()
     figure.draw(renderer)
     axes = figure.axes
@@ -180,7 +180,7 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
             ticks = [t for t in axis.get_yticks() if axis.get_ylim()[0] <= t <= axis.get_ylim()[1]]
             assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
     assert sum(axis.get_ylabel() == "clips" for axis in axes) == 4
-    report.save_machine_plot(tmp_path / "fan.png", "fan", sections, 0.8, 0.1)
+    plots.save_machine_plot(tmp_path / "fan.png", "fan", sections, 0.8, 0.1)
     assert (tmp_path / "fan.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -189,7 +189,7 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
     {"loss": [3.0, 2.0, 1.5, 1.2, 1.1], "seconds": [1.0] * 5},
 ])
 def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path):
-    figure = report.loss_figure("fan", history)
+    figure = plots.loss_figure("fan", history)
     figure.draw(FigureCanvasAgg(figure).get_renderer())
     axis = figure.axes[0]
     assert axis.get_title().startswith("fan: training loss")
@@ -202,7 +202,7 @@ def test_loss_plot_counts_epochs_from_1_and_names_the_machine(history, tmp_path)
     ticks = [t for t in axis.get_xticks() if low <= t <= high]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     assert set(epochs) <= set(ticks) and min(ticks) >= 1
-    report.save_loss_plot(tmp_path / "history_fan.png", "fan", history)
+    plots.save_loss_plot(tmp_path / "history_fan.png", "fan", history)
     assert matplotlib.image.imread(tmp_path / "history_fan.png").ndim == 3
 
 

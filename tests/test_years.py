@@ -111,11 +111,11 @@ def test_a_new_year_is_one_record(tmp_path):
 
 
 def test_a_year_without_a_record_is_refused(tmp_path, monkeypatch):
-    import common as com
+    from dcase_baseline import configuration
     from dcase_baseline.errors import BaselineError
     with pytest.raises(BaselineError, match="'year' must be a DCASE year from 2020 to 2026"):
-        com.load_config(write_config(tmp_path, year=2019))
+        configuration.load_config(write_config(tmp_path, year=2019))
     monkeypatch.setitem(years.YEARS, 2027, dataclasses.replace(years.YEARS[2026], year=2027))
-    assert com.load_config(write_config(tmp_path, year=2027))[0]["year"] == 2027
+    assert configuration.load_config(write_config(tmp_path, year=2027))[0]["year"] == 2027
     with pytest.raises(BaselineError, match="from 2020 to 2027, got 2028"):
-        com.load_config(write_config(tmp_path, year=2028))
+        configuration.load_config(write_config(tmp_path, year=2028))
