@@ -90,11 +90,10 @@ def clip_scores(model, log_mels, n_frames, precisions=None):
 def empty_cells(machine, unit, values, year):
     """A warning for each metric left empty, with the reason; returns them."""
     messages = []
-    for name, value in zip(year.metric_columns, values):
+    for column, value in zip(year.metric_columns, values):
         if value is None:
-            reason = ("needs normal and anomalous clips of that set" if name.startswith(
-                ("AUC", "pAUC")) else "no test clips of that domain")
-            messages.append(f"{machine} {unit.name}: {name} left empty ({reason})")
+            messages.append(f"{machine} {unit.name}: {column.name} left empty "
+                            f"({metrics.KINDS[column.kind].empty_when})")
             com.log.warning(messages[-1])
     return messages
 
@@ -103,7 +102,7 @@ def without_domain(units, year):
     """A message for each labelled clip whose name says neither source nor target, where the
     year's names carry the domain (2022 on)."""
     messages = []
-    if year.domain_from != "name":
+    if not year.has_domains:
         return messages
     for unit in units:
         if unit.domains is None:

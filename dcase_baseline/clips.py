@@ -12,27 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dcase_baseline import safe_io, years
+from dcase_baseline import clip_names, years
+from dcase_baseline import ground_truth as ground_truth_files
 from dcase_baseline.errors import BaselineError
 
 log = logging.getLogger("baseline")
-
-
-def parse_clip_name(file_name, year):
-    """The fields of a clip name (section or id, domain, split, label, index, attributes), or
-    None when the base name does not follow the year's scheme (years.Year.clip_name)."""
-    match = year.clip_name.fullmatch(os.path.basename(file_name))
-    return match.groupdict() if match else None
-
-
-def ground_truth_key(file_name, year):
-    """Name under which an evaluation clip is matched with the official ground truth: section
-    and index where the year's ground truth names clips so (2022 on: its files omit "test_"),
-    else the name."""
-    fields = parse_clip_name(file_name, year) if year.ground_truth_key == "section_index" else None
-    if fields is None:
-        return os.path.basename(file_name)
-    return f"section_{fields['section']}_{int(fields['index']):04d}"
 
 
 def _resolved(root, config_path):
@@ -116,7 +100,7 @@ def year_hints(machine_dirs, year):
     for machine_dir in machine_dirs:
         for folder in ("train",) + year.test_folders:
             for name in _names(machine_dir / folder):
-                fields = parse_clip_name(name, year)
+                fields = clip_names.parse(name, year)
                 if fields is None:
                     continue
                 sections.add(fields.get("section"))
@@ -163,7 +147,7 @@ def _clips(folder, year):
                             f" with .wav clips named like {year.example_name} (year: {year.year})")
     clips, ignored = [], []
     for path in sorted(p for p in folder.iterdir() if not p.is_dir()):
-        fields = parse_clip_name(path.name, year)
+        fields = clip_names.parse(path.name, year)
         if fields is None:
             ignored.append(path)
         else:
@@ -196,7 +180,7 @@ def trained_sections(machine_dir, dev, year):
     train/ alone and without a word of the other files there (00_train.py says them): what
     01_test.py names a model by, as 00_train.py does."""
     folder = Path(machine_dir) / "train"
-    fields = [parse_clip_name(name, year) for name in _names(folder)]
+    fields = [clip_names.parse(name, year) for name in _names(folder)]
     found = sorted({f[year.unit_keys[0]] for f in fields
                     if f and (not dev or f["label"] == "normal")})
     if not found:
@@ -209,7 +193,7 @@ def trained_sections(machine_dir, dev, year):
 def training_domain(path, year):
     """A training clip's domain as the successor baseline takes it: target where the name says
     so, else source (2020 has no domains)."""
-    fields = parse_clip_name(path, year) or {}
+    fields = clip_names.parse(path, year) or {}
     return "target" if fields.get("domain") == "target" else "source"
 
 
@@ -220,7 +204,7 @@ def training_group(path, year):
 
 def section_of(path, year):
     """A clip's section (2020: its machine ID): the first key of the year's units."""
-    fields = parse_clip_name(path, year) or {}
+    fields = clip_names.parse(path, year) or {}
     return fields.get(year.unit_keys[0])
 
 
@@ -254,11 +238,9 @@ def detector_sections(found, wanted, model_per, where, year):
 def unit_order(keys, year):
     """Where a unit of these key cells comes in a machine type's block: as units() lists them,
     test folder by test folder (2021: source_test/, then target_test/), sorted in each."""
-    if year.domain_from != "folder":
-        return (0, tuple(keys))
-    domain = keys[year.unit_keys.index("domain")]
-    folders = [name.split("_")[0] for name in year.test_folders]
-    return (folders.index(domain), tuple(keys))
+    domain = dict(zip(year.unit_keys, keys)).get("domain")
+    folders = [clip_names.domain({}, name, year) for name in year.test_folders]
+    return (folders.index(domain) if domain in folders else 0, tuple(keys))
 
 
 class TestUnit(NamedTuple):
@@ -276,8 +258,7 @@ def _folder_units(folder, year):
     domain where the folder tells it (2021, as its baseline reads it) is in its fields."""
     units = {}
     for path, fields in _clips(folder, year):
-        if year.domain_from == "folder":
-            fields = dict(fields, domain=folder.name.split("_")[0])
+        fields = dict(fields, domain=clip_names.domain(fields, folder.name, year))
         keys = tuple(fields[key] for key in year.unit_keys)
         units.setdefault(keys, []).append((path, fields))
     return dict(sorted(units.items()))
@@ -313,72 +294,11 @@ def units(machine_dir, dev, year):
     return found
 
 
-def read_ground_truth(ground_truth, machine, unit, year):
-    """{clip key: (label, domain)} of a TestUnit's evaluation clips from the official ground
-    truth of that year (years.Year.ground_truth): 2020 eval_data_list.csv (ground_truth: the
-    file or its folder), 2021 one file per section and domain, 2022 on the evaluator's
-    ground_truth_data/ and ground_truth_domain/ files."""
-    name = f"ground_truth_{machine}_{unit.name}_test.csv"
-    if year.ground_truth == "eval_data_list":
-        return _eval_data_list(ground_truth, machine, unit, year)
-    if year.ground_truth == "unit_files":
-        folder = Path(ground_truth)
-        path = next((p for p in (folder / name, folder / "ground_truth_data" / name)
-                     if p.exists()), folder / name)
-        domain = dict(zip(year.unit_keys, unit.keys))["domain"]
-        return {key: (label, domain) for key, label in _label_file(path, year).items()}
-    found = {kind: _label_file(Path(ground_truth) / f"ground_truth_{kind}" / name, year)
-             for kind in ("data", "domain")}
-    if found["data"].keys() != found["domain"].keys():
-        raise BaselineError(f"ground truth files of {machine} {unit.name} list different clips")
-    return {key: (found["data"][key], "target" if found["domain"][key] else "source")
-            for key in found["data"]}
-
-
-def _label_file(path, year):
-    """{clip key: 0 or 1} from an evaluator's `name,flag` file."""
-    try:
-        return {ground_truth_key(name, year): int(flag) for name, flag in safe_io.read_csv(path)}
-    except FileNotFoundError:
-        raise BaselineError(f"ground truth file not found: {path}; expected the official "
-                            f"evaluator's files of DCASE {year.year}") from None
-    except ValueError:
-        raise BaselineError(f"{path}: expected rows 'name,0' or 'name,1'") from None
-
-
-def _eval_data_list(ground_truth, machine, unit, year):
-    """DCASE 2020's eval_data_list.csv: a line with a machine type alone, then its clips as
-    `file name,name with its label,label` (id_01_00000000.wav,anomaly_id_01_00000000.wav,1):
-    the clips are matched by the name without a label, their name in test/."""
-    path = Path(ground_truth)
-    path = path / "eval_data_list.csv" if path.is_dir() else path
-    try:
-        rows = safe_io.read_csv(path)
-    except FileNotFoundError:
-        raise BaselineError(f"ground truth file not found: {path}; expected DCASE 2020's "
-                            f"eval_data_list.csv (or its folder)") from None
-    found, current = {}, None
-    for row in rows:
-        if len(row) == 1:
-            current = row[0]
-        elif len(row) == 3 and current == machine:
-            labelled = (parse_clip_name(row[0], year) or {}).get("label")
-            name = row[1] if labelled else row[0]      # the one without a label
-            fields = parse_clip_name(name, year)
-            if fields and tuple(fields[key] for key in year.unit_keys) == unit.keys:
-                try:
-                    found[os.path.basename(name)] = (int(row[2]), None)
-                except ValueError:
-                    raise BaselineError(f"{path}: expected rows 'file name,renamed name,0 or "
-                                        f"1', got {','.join(row)}") from None
-    return found
-
-
 def with_ground_truth(unit, ground_truth, machine, year):
     """The TestUnit of evaluation clips with their labels and domains from the official ground
     truth."""
-    truth = read_ground_truth(ground_truth, machine, unit, year)
-    keys = [ground_truth_key(p, year) for p in unit.paths]
+    truth = ground_truth_files.read(ground_truth, machine, unit, year)
+    keys = [clip_names.ground_truth_key(p, year) for p in unit.paths]
     missing = sorted(set(truth) - set(keys))
     extra = sorted(set(keys) - set(truth))
     if missing or extra:

@@ -1,7 +1,8 @@
 """Metrics of the challenge: pure functions of labels, scores and decisions, checked against
-worked examples in tests/test_metrics.py. A unit's metrics are computed by their column names
-(years.Year.metric_columns)."""
+worked examples in tests/test_metrics.py. A unit's metric columns (years.Year.metric_columns) are
+Metric records, each of a kind in the KINDS registry."""
 import sys
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -73,35 +74,64 @@ def domain_precision_recall_f1(y_true, decisions, domains, domain):
     return precision_recall_f1(np.asarray(y_true)[mine], np.asarray(decisions)[mine])
 
 
-DECISION_METRICS = ("precision", "recall", "F1 score")
+class Kind(NamedTuple):
+    """A kind of metric a result.csv column holds (KINDS)."""
+    compute: Callable       # (y_true, y_score, decisions, domains, domain or None, max_fpr) ->
+                            # the value over the unit's clips (domain None) or a domain's; None
+                            # where undefined
+    of_decisions: bool      # of the decisions (precision, ...), not of the scores' ranking
+    empty_when: str         # why a value of this kind can be undefined, in words
 
 
-def _column_values(y_true, y_score, decisions, domains, max_fpr):
-    """{column name: a function computing its value}: AUC, pAUC, precision, recall and F1 score
-    over all the clips; "AUC (<domain>)" over the domain's normal clips and all anomalous ones;
-    "pAUC (<domain>)", "precision (<domain>)", ... over the domain's clips."""
-    columns = {"AUC": lambda: auc(y_true, y_score),
-               "pAUC": lambda: partial_auc(y_true, y_score, max_fpr)}
-    columns.update({name: (lambda i=i: precision_recall_f1(y_true, decisions)[i])
-                    for i, name in enumerate(DECISION_METRICS)})
-    for d in DOMAINS:
-        columns[f"AUC ({d})"] = lambda d=d: domain_auc(y_true, y_score, domains, d)
-        columns[f"pAUC ({d})"] = lambda d=d: domain_partial_auc(y_true, y_score, domains, d,
-                                                                max_fpr)
-        columns.update({f"{name} ({d})": (lambda i=i, d=d: domain_precision_recall_f1(
-            y_true, decisions, domains, d)[i]) for i, name in enumerate(DECISION_METRICS)})
-    return columns
+class Metric(NamedTuple):
+    """A metric column of result.csv: a kind (KINDS) over a unit's clips or a domain's."""
+    kind: str
+    domain: object = None   # None: all the unit's clips; "source" or "target"
+
+    @property
+    def name(self):
+        """Its column name: "pAUC", "AUC (source)", "F1 score (target)"."""
+        return self.kind if self.domain is None else f"{self.kind} ({self.domain})"
+
+
+def _decision_metric(index):
+    def compute(y_true, y_score, decisions, domains, domain, max_fpr):
+        if domain is None:
+            return precision_recall_f1(y_true, decisions)[index]
+        return domain_precision_recall_f1(y_true, decisions, domains, domain)[index]
+    return compute
+
+
+RANKING_EMPTY = "needs normal and anomalous clips of that set"
+DECISION_EMPTY = "no test clips of that domain"
+
+# The kinds of metric a year's record may name (years.Year.metric_columns checks its columns
+# against this registry): AUC over all the unit's clips, or over a domain's normal clips and ALL
+# the anomalous ones; pAUC over all the clips or (from 2023 on) over a domain's clips only;
+# precision, recall and F1 over all the clips or a domain's.
+KINDS = {
+    "AUC": Kind(lambda y, s, d, domains, domain, max_fpr: (
+        auc(y, s) if domain is None else domain_auc(y, s, domains, domain)), False,
+        RANKING_EMPTY),
+    "pAUC": Kind(lambda y, s, d, domains, domain, max_fpr: (
+        partial_auc(y, s, max_fpr) if domain is None
+        else domain_partial_auc(y, s, domains, domain, max_fpr)), False, RANKING_EMPTY),
+    "precision": Kind(_decision_metric(0), True, DECISION_EMPTY),
+    "recall": Kind(_decision_metric(1), True, DECISION_EMPTY),
+    "F1 score": Kind(_decision_metric(2), True, DECISION_EMPTY),
+}
 
 
 def unit_metrics(columns, y_true, y_score, decisions, domains, max_fpr):
-    """The values of the named metric columns over a unit's clips, in that order; None where
-    undefined: an AUC without normal or anomalous clips of its set, precision, recall and F1
-    of a domain without clips."""
-    values = _column_values(y_true, y_score, decisions, domains, max_fpr)
-    unknown = [name for name in columns if name not in values]
+    """The values of the metric columns (Metrics) over a unit's clips, in that order; None
+    where undefined: an AUC without normal or anomalous clips of its set, precision, recall and
+    F1 of a domain without clips."""
+    unknown = [column for column in columns if column.kind not in KINDS]
     if unknown:
-        raise ValueError(f"unknown metric columns {unknown}; known: {list(values)}")
-    return [values[name]() for name in columns]
+        raise ValueError(f"unknown metric kinds {[c.kind for c in unknown]}; known: "
+                         f"{list(KINDS)}")
+    return [KINDS[column.kind].compute(y_true, y_score, decisions, domains, column.domain,
+                                       max_fpr) for column in columns]
 
 
 def harmonic_mean(values):

@@ -39,7 +39,7 @@ ZERO_NOTE = ("<p class=\"note\"><span class=\"zero\"></span> Precision, recall a
 
 def _empty_note(year):
     """Why a cell of the year's result.csv can be empty."""
-    domain_columns = any(name.endswith(")") for name in year.metric_columns)
+    domain_columns = any(column.domain for column in year.metric_columns)
     why = ("an AUC needs normal and anomalous clips of its set, precision, recall and F1 need "
            "test clips of that domain" if domain_columns
            else "an AUC and a pAUC need normal and anomalous clips of it")
@@ -48,8 +48,8 @@ def _empty_note(year):
             f"which).</p>")
 
 
-def _is_decision_metric(name):
-    return name.startswith(metrics.DECISION_METRICS)
+def _is_decision_metric(column):
+    return metrics.KINDS[column.kind].of_decisions
 
 
 def _table(rows, year):
@@ -71,11 +71,11 @@ def _table(rows, year):
             continue
         cells = [f"<th>{html.escape(v)}</th>" for v in row.cells[:row.n_keys]]
         kind = "mean" if row.kind == "mean" else "section"
-        for name, value in zip(row.columns, row.cells[row.n_keys:]):
+        for column, value in zip(row.columns, row.cells[row.n_keys:]):
             if value is None:
                 empties = True
                 cells.append('<td class="empty" title="undefined: see the notes"></td>')
-            elif _is_decision_metric(name) and float(cell(value)) == 0:
+            elif _is_decision_metric(column) and float(cell(value)) == 0:
                 zeros = True
                 cells.append(f'<td class="zero" title="{html.escape(ZERO_TITLE[kind])}">'
                              f"{cell(value)}</td>")
@@ -120,7 +120,8 @@ def _published(blocks, year, known, means):
     span = 1 + len(key_names)
     out = ['<table class="result"><tr class="head"><th>machine</th>'
            + "".join(f"<th>{html.escape(name)}</th>" for name in key_names)
-           + "".join(f"<th>{html.escape(name)}</th><th>published</th>" for name in columns)
+           + "".join(f"<th>{html.escape(column.name)}</th><th>published</th>"
+                     for column in columns)
            + "</tr>"]
     machine_means = False
     for block in blocks:

@@ -61,7 +61,7 @@ def _block_table(block, year):
     n_keys, columns = len(year.unit_keys), tuple(year.metric_columns)
     pad = [""] * (n_keys - 1)
     return ([TableRow("title", [block.machine]),
-             TableRow("header", list(year.unit_keys) + list(columns))]
+             TableRow("header", list(year.unit_keys) + [c.name for c in columns])]
             + [TableRow("unit", list(row.keys) + row.values, n_keys, columns)
                for row in block.rows]
             + [TableRow("mean", [name] + pad + values, n_keys, columns)
@@ -95,7 +95,7 @@ def table(blocks, year):
     arithmetic, harmonic = metrics.column_means([row.values for row in everything])
     n_keys, columns = len(year.unit_keys), tuple(year.metric_columns)
     pad = [""] * (n_keys - 1)
-    return rows + [TableRow("header", [""] * n_keys + list(columns)),
+    return rows + [TableRow("header", [""] * n_keys + [c.name for c in columns]),
                    TableRow("mean", [OVERALL.format("arithmetic")] + pad + arithmetic, n_keys,
                             columns),
                    TableRow("mean", [OVERALL.format("harmonic")] + pad + harmonic, n_keys,
@@ -274,7 +274,7 @@ def log_summary(blocks, year):
     def cell(value):
         return "-" if value is None else f"{value:.4f}"
 
-    names = year.ranked_columns
+    names = [column.name for column in year.ranked_columns]
     line = "%-12s %9s" + "".join(f" %{max(8, len(n) + 1)}s" for n in names)
     unit = year.unit_words[1]
     log.info("summary (arithmetic means over %s):", unit)

@@ -5,7 +5,11 @@ compares years: a new year is one more record here. Plain data only; what a fiel
 said in Year's comments.
 """
 import re
+import string
 from dataclasses import dataclass, field
+
+from dcase_baseline import clip_names, ground_truth, metrics
+from dcase_baseline.metrics import Metric
 
 DEFAULT_YEAR = 2022      # the data set of the baseline rebuilt here
 
@@ -23,15 +27,15 @@ SECTION_NAME = re.compile(
 # 2020: normal_id_00_00000000.wav, anomaly_id_00_..., evaluation id_01_00000000.wav
 ID_NAME = re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<id>\d\d)_(?P<index>\d+)\.(?i:wav)")
 
-DOMAINS = ("source", "target")
 # the 2022 metric columns of a section: each AUC over that domain's normal clips and all
 # anomalous clips, the pAUC over the section, precision, recall and F1 over the domain's clips
-SECTION_METRICS = ("AUC (source)", "AUC (target)", "pAUC",
-                   "precision (source)", "precision (target)",
-                   "recall (source)", "recall (target)",
-                   "F1 score (source)", "F1 score (target)")
+SECTION_METRICS = (Metric("AUC", "source"), Metric("AUC", "target"), Metric("pAUC"),
+                   Metric("precision", "source"), Metric("precision", "target"),
+                   Metric("recall", "source"), Metric("recall", "target"),
+                   Metric("F1 score", "source"), Metric("F1 score", "target"))
 # from 2023 on, the successor baseline's pAUC of each domain (over that domain's clips) follows
-SUCCESSOR_METRICS = SECTION_METRICS[:3] + ("pAUC (source)", "pAUC (target)") + SECTION_METRICS[3:]
+SUCCESSOR_METRICS = (SECTION_METRICS[:3] + (Metric("pAUC", "source"), Metric("pAUC", "target"))
+                     + SECTION_METRICS[3:])
 BOTH_MEANS = (("arithmetic mean", "arithmetic"), ("harmonic mean", "harmonic"))
 
 
@@ -56,6 +60,11 @@ def _keyed(table):
             for machine, units in table.items() for key, values in units.items()}
 
 
+def _fields(text):
+    """The fields a format string names."""
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
+
+
 @dataclass(frozen=True)
 class Year:
     year: int
@@ -69,9 +78,10 @@ class Year:
     unit_keys: tuple
     unit_name: str
     unit_words: tuple           # (one, several): ("section", "sections")
-    # where a test clip's domain comes from: "name", "folder" (its test folder), None (none)
+    # where a test clip's domain comes from (clip_names.DOMAIN_SOURCES): "name", "folder"
+    # (its test folder), None (none)
     domain_from: object
-    # the metric columns of a unit's row (metrics.unit_metrics computes each by its name),
+    # the metric columns of a unit's row (metrics.Metric records, of kinds in metrics.KINDS),
     # the AUC and pAUC columns of them (the official score's, and those the summaries show),
     # whether result.csv ends with the means over everything and the official score, and
     # the mean rows of a machine type's block: (row name, "arithmetic" or "harmonic")
@@ -82,11 +92,15 @@ class Year:
     # the score and decision file names the year's official evaluator reads (None: none)
     score_file: str
     decision_file: object
-    # the evaluator's ground truth: "eval_data_list" (one file), "unit_files" (a file per
-    # section and domain) or "data_and_domain" (ground_truth_data/, ground_truth_domain/);
-    # clips matched by their "name", or by "section_index" (the 2022 files omit "test_")
+    # the evaluator's ground truth (ground_truth.FORMATS): "eval_data_list" (one file),
+    # "unit_files" (a file per section and domain) or "data_and_domain" (ground_truth_data/,
+    # ground_truth_domain/); clips matched (clip_names.GROUND_TRUTH_KEYS) by their "name", or
+    # by "section_index" (the 2022 files omit "test_")
     ground_truth: str
     ground_truth_key: str
+    # the names of its clips, formats of unit, domain, label, index, attributes (development:
+    # "train", "test") or of unit, domain, number ("eval": an evaluation test clip)
+    name_formats: dict
     # download.py: mode -> ((record, archive name patterns), ...); a re-issue <name>_r2.zip
     # replaces <name>.zip wherever a record lists both
     zenodo: dict
@@ -115,6 +129,42 @@ class Year:
     # channels averaged, as the 2022 baseline's librosa.load does) or an index, and its words
     channel: object = "mean"
     channel_note: str = ""
+    # the units of the demo data (demo/make_demo_data.py) of its development and evaluation
+    # sets
+    demo_units: tuple = (("00", "01"), ("00", "01"))
+
+    def __post_init__(self):
+        """Every choice of the record is checked when it is made: a tag names an entry of its
+        registry, a column a known kind of metric, a format the keys it may use."""
+        def check(ok, what):
+            if not ok:
+                raise ValueError(f"DCASE {self.year}'s record: {what}")
+        check(self.domain_from in clip_names.DOMAIN_SOURCES,
+              f"domain_from {self.domain_from!r} is none of {list(clip_names.DOMAIN_SOURCES)}")
+        check(self.ground_truth in ground_truth.FORMATS,
+              f"ground_truth {self.ground_truth!r} is none of {list(ground_truth.FORMATS)}")
+        check(self.ground_truth_key in clip_names.GROUND_TRUTH_KEYS,
+              f"ground_truth_key {self.ground_truth_key!r} is none of "
+              f"{list(clip_names.GROUND_TRUTH_KEYS)}")
+        for column in self.metric_columns:
+            check(isinstance(column, Metric) and column.kind in metrics.KINDS
+                  and column.domain in (None,) + metrics.DOMAINS,
+                  f"metric column {column!r} is no Metric of a kind in {list(metrics.KINDS)} "
+                  f"and a domain of {(None,) + metrics.DOMAINS}")
+        check(set(self.ranked_columns) <= set(self.metric_columns),
+              "ranked_columns are not all metric_columns")
+        check(all(kind in ("arithmetic", "harmonic") for _, kind in self.mean_rows),
+              "a mean row is neither arithmetic nor harmonic")
+        check(set(_fields(self.unit_name)) <= set(self.unit_keys),
+              f"unit_name {self.unit_name!r} uses other keys than {self.unit_keys}")
+        check(set(self.name_formats) == {"train", "test", "eval"},
+              "name_formats are not of train, test and eval")
+        check(self.channel == "mean" or type(self.channel) is int, "channel")
+
+    @property
+    def has_domains(self):
+        """Whether its test clips have a source or target domain."""
+        return self.domain_from is not None
 
     @property
     def archive_folders(self):
@@ -246,6 +296,7 @@ def _eval_figures(table):
     return {"published_eval": figures, "published_eval_means": means}
 
 
+SECTION_CLIP = "section_{{unit}}_{{domain}}_{split}_{{label}}_{{index:04d}}_{{attributes}}.wav"
 _SECTIONS = dict(
     clip_name=SECTION_NAME, example_name="section_00_source_train_normal_0000_<attributes>.wav",
     test_folders=("test",), unit_keys=("section",), unit_name="section_{section}",
@@ -253,10 +304,16 @@ _SECTIONS = dict(
     ranked_columns=SECTION_METRICS[:3], official_score=True, mean_rows=BOTH_MEANS,
     score_file="anomaly_score_{machine}_{unit}_test.csv",
     decision_file="decision_result_{machine}_{unit}_test.csv",
-    ground_truth="data_and_domain", ground_truth_key="section_index")
+    ground_truth="data_and_domain", ground_truth_key="section_index",
+    name_formats={"train": SECTION_CLIP.format(split="train"),
+                  "test": SECTION_CLIP.format(split="test"),
+                  "eval": "section_{unit}_test_{number:04d}.wav"})
+_SUCCESSOR_EVAL_NAME = "section_{unit}_{number:04d}.wav"
 # 2021 and 2022: development sections 00-02, evaluation 03-05; 2023 on: section 00 only
 SIX_SECTIONS = ("00", "01", "02", "03", "04", "05")
-_SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS, sections=("00",))
+_SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS, sections=("00",),
+                  name_formats=dict(_SECTIONS["name_formats"], eval=_SUCCESSOR_EVAL_NAME),
+                  demo_units=(("00",), ("00",)))
 
 
 def _successor(year, dev, train, test, **differences):
@@ -270,11 +327,16 @@ YEARS = {
         year=2020, clip_name=ID_NAME,
         example_name="normal_id_00_00000000.wav (evaluation: id_01_00000000.wav)",
         test_folders=("test",), unit_keys=("id",), unit_name="id_{id}",
-        unit_words=("ID", "IDs"), domain_from=None, metric_columns=("AUC", "pAUC"),
-        ranked_columns=("AUC", "pAUC"), official_score=False,
+        unit_words=("ID", "IDs"), domain_from=None,
+        metric_columns=(Metric("AUC"), Metric("pAUC")),
+        ranked_columns=(Metric("AUC"), Metric("pAUC")), official_score=False,
         mean_rows=(("Average", "arithmetic"),),
         score_file="anomaly_score_{machine}_{unit}.csv", decision_file=None,
         ground_truth="eval_data_list", ground_truth_key="name",
+        name_formats={"train": "{label}_id_{unit}_{index:08d}.wav",
+                      "test": "{label}_id_{unit}_{index:08d}.wav",
+                      "eval": "id_{unit}_{number:08d}.wav"},
+        demo_units=(("00", "02"), ("01", "03")),
         zenodo=_zenodo("3678171", "3727685", "3841772", old_names=True),
         published=_keyed(_PUBLISHED_2020),
         published_means=tuple((machine, "arithmetic", f"{machine} Average", values)
@@ -289,11 +351,19 @@ YEARS = {
         example_name="section_00_source_train_normal_0000_<attributes>.wav",
         test_folders=("source_test", "target_test"), unit_keys=("section", "domain"),
         unit_name="section_{section}_{domain}", unit_words=("section and domain", "units"),
-        domain_from="folder", metric_columns=("AUC", "pAUC", "precision", "recall", "F1 score"),
-        ranked_columns=("AUC", "pAUC"), official_score=True, mean_rows=BOTH_MEANS,
+        domain_from="folder",
+        metric_columns=tuple(Metric(kind) for kind in ("AUC", "pAUC", "precision", "recall",
+                                                       "F1 score")),
+        ranked_columns=(Metric("AUC"), Metric("pAUC")), official_score=True,
+        mean_rows=BOTH_MEANS,
         score_file="anomaly_score_{machine}_{unit}_test.csv",
         decision_file="decision_result_{machine}_{unit}_test.csv",
         ground_truth="unit_files", ground_truth_key="name",
+        # its test names have no attributes
+        name_formats={"train": SECTION_CLIP.format(split="train"),
+                      "test": "section_{unit}_{domain}_test_{label}_{index:04d}.wav",
+                      "eval": "section_{unit}_{domain}_test_{number:04d}.wav"},
+        demo_units=(("00", "01"), ("03", "04")),
         zenodo=_zenodo("4562016", "4660992", "4884786", old_names=True),
         sections=SIX_SECTIONS, published=_keyed(_PUBLISHED_2021),
         published_means=(

@@ -1,7 +1,7 @@
 """clips.py: clip-name parsing and the file lists and test units built from it."""
 import pytest
 
-from dcase_baseline import clips, years
+from dcase_baseline import clip_names, clips, years
 from dcase_baseline.errors import BaselineError
 
 Y2020, Y2021, Y2022 = (years.YEARS[y] for y in (2020, 2021, 2022))
@@ -24,20 +24,20 @@ FIELDS = ("section", "domain", "split", "label", "index", "attributes")
 ])
 def test_parse_clip_name(name, expected):
     fields = dict(zip(FIELDS, expected))
-    assert clips.parse_clip_name(name, Y2022) == fields
-    assert clips.parse_clip_name(f"/data/source/target/{name}", Y2022) == fields
+    assert clip_names.parse(name, Y2022) == fields
+    assert clip_names.parse(f"/data/source/target/{name}", Y2022) == fields
 
 
 @pytest.mark.parametrize("name", ["normal_id_00_00000000.wav", "section_0_test_0000.wav",
                                   "section_00_source_train_normal_0000_x.flac", "notes.txt",
                                   "section_00_source_train_normal_.wav"])
 def test_names_outside_the_scheme(name):
-    assert clips.parse_clip_name(name, Y2022) is None
+    assert clip_names.parse(name, Y2022) is None
 
 
 def test_ground_truth_key_accepts_both_evaluation_spellings():
-    assert clips.ground_truth_key("section_03_test_0007.wav", Y2022) == "section_03_0007"
-    assert clips.ground_truth_key("section_03_0007.wav", Y2022) == "section_03_0007"
+    assert clip_names.ground_truth_key("section_03_test_0007.wav", Y2022) == "section_03_0007"
+    assert clip_names.ground_truth_key("section_03_0007.wav", Y2022) == "section_03_0007"
 
 
 def touch(folder, names):
@@ -115,10 +115,10 @@ def test_training_layout_errors_name_the_folder(tmp_path, layout, message):
 
 
 def test_2020_names_and_machine_ids(tmp_path):
-    assert clips.parse_clip_name("anomaly_id_02_00000013.wav", Y2020) == {
+    assert clip_names.parse("anomaly_id_02_00000013.wav", Y2020) == {
         "label": "anomaly", "id": "02", "index": "00000013"}
-    assert clips.parse_clip_name("id_05_00000000.wav", Y2020)["label"] is None
-    assert clips.parse_clip_name("section_00_source_test_normal_0000_a.wav", Y2020) is None
+    assert clip_names.parse("id_05_00000000.wav", Y2020)["label"] is None
+    assert clip_names.parse("section_00_source_test_normal_0000_a.wav", Y2020) is None
     machine = tmp_path / "ToyCar"
     touch(machine / "train", ["normal_id_01_00000001.wav", "normal_id_01_00000000.wav"])
     touch(machine / "test", ["anomaly_id_02_00000000.wav", "normal_id_02_00000000.wav",

@@ -1,4 +1,4 @@
-"""Every DCASE year's layout, file names and result.csv (2020, 2021, 2024 and 2026 end to end).
+"""Every DCASE year's layout, file names and result.csv (one year of each layout end to end).
 
 The generator (demo/make_demo_data.py) writes each year's names and ground truth files; both
 scripts then run on them with `year:` set, and every figure of result.csv is recomputed here
@@ -38,6 +38,7 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from conftest import ROOT, read_rows, run_script, write_config
+from dcase_baseline import years
 from make_demo_data import make_dataset
 
 EPS = sys.float_info.epsilon
@@ -300,7 +301,26 @@ def ground_truth_argument(year, truth):
     return truth / "eval_data_list.csv" if year == 2020 else truth
 
 
-@pytest.fixture(scope="module", params=[2020, 2021, 2024, 2026])
+def layouts():
+    """One year of each layout the records describe (names, folders, numbering, ground truth,
+    metric columns, channel), the latest, but the default year's, which the rest of the tests
+    run: a year added with a layout of its own is run end to end here without a word in this
+    file (and fails below until its rules are written out here)."""
+    found = {}
+    for year, record in sorted(years.YEARS.items()):
+        found[(record.clip_name.pattern, record.test_folders, record.ground_truth,
+               record.metric_columns, record.channel, record.name_formats["eval"],
+               record.first_indices)] = year
+    return sorted(set(found.values()) - {years.DEFAULT_YEAR})
+
+
+def test_every_years_rules_are_written_out_here():
+    # the oracle of this file knows each year's units, names and rules; a year of the records
+    # it does not know is a failure, never a year left out
+    assert sorted(UNITS) == sorted(years.YEARS)
+
+
+@pytest.fixture(scope="module", params=layouts())
 def year(request):
     return request.param
 
@@ -441,7 +461,7 @@ def listing(machine_dir):
     return {d.name: sorted(p.name for p in d.iterdir()) for d in machine_dir.iterdir()}
 
 
-@pytest.mark.parametrize("year", range(2020, 2027))
+@pytest.mark.parametrize("year", sorted(years.YEARS))
 def test_generator_writes_each_years_layout(year, tmp_path):
     make_dataset(tmp_path / "dev", **small_options(year))
     make_dataset(tmp_path / "eval", ground_truth_dir=tmp_path / "truth", **small_options(year))
@@ -538,7 +558,7 @@ def test_channel_0_of_a_2026_stereo_clip_is_its_left_channel(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("year", [2020, 2021, 2023, 2024, 2025, 2026])
+@pytest.mark.parametrize("year", [y for y in sorted(years.YEARS) if y != years.DEFAULT_YEAR])
 def test_each_years_configuration_runs_its_demo_data(year, tmp_path):
     """configs/<year>.yaml as it is, but for the folders and 2 epochs, on the year's demo data."""
     make_dataset(tmp_path / "data", seconds=1.0, year=year, machines={"motor": 60.0})

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from dcase_baseline import metrics, years
+from dcase_baseline.metrics import Metric
 
 # Section of 6 clips: source normals 0.1, 0.4; target normals 0.35, 0.8;
 # one source anomaly 0.5 and one target anomaly 0.3.
@@ -94,17 +95,18 @@ def test_columns_of_the_other_years():
     # 2020 and 2021: over all six clips. Normals {0.1, 0.4, 0.35, 0.8} against anomalies
     # {0.5, 0.3}: 0.5 beats 3, 0.3 beats 1 -> AUC 4/8. Decisions: tp 1 (index 4), fp 3
     # (1, 2, 3), fn 1 (5) -> precision 1/4, recall 1/2, F1 2 * 1/8 / (3/4) = 1/3
-    row = metrics.unit_metrics(["AUC", "precision", "recall", "F1 score"], Y_TRUE, SCORES,
-                               decisions, DOMAINS, 0.1)
+    row = metrics.unit_metrics([Metric(k) for k in ("AUC", "precision", "recall", "F1 score")],
+                               Y_TRUE, SCORES, decisions, DOMAINS, 0.1)
     assert row == pytest.approx([0.5, 0.25, 0.5, 1 / 3])
     # 2023 on, pAUC (source) over the source clips only: normals {0.1, 0.4}, anomaly 0.5
     # ranked above both -> a perfect partial AUC, 1; target: normals {0.35, 0.8}, anomaly 0.3
     # below both: FPR reaches 1 before any TPR, so no area in FPR <= 0.1: 0.5 * (1 - 1/19)
-    row = metrics.unit_metrics(["pAUC (source)", "pAUC (target)"], Y_TRUE, SCORES, decisions,
-                               DOMAINS, 0.1)
+    row = metrics.unit_metrics([Metric("pAUC", "source"), Metric("pAUC", "target")], Y_TRUE,
+                               SCORES, decisions, DOMAINS, 0.1)
     assert row == pytest.approx([1.0, 0.5 * (1 - 1 / 19)])
-    with pytest.raises(ValueError, match="unknown metric columns"):
-        metrics.unit_metrics(["AUC (mixed)"], Y_TRUE, SCORES, decisions, DOMAINS, 0.1)
+    with pytest.raises(ValueError, match="unknown metric kinds"):
+        metrics.unit_metrics([Metric("AUC mixed")], Y_TRUE, SCORES, decisions, DOMAINS, 0.1)
+    assert Metric("F1 score", "target").name == "F1 score (target)"
 
 
 def test_official_score_is_harmonic_mean_of_the_values_given():

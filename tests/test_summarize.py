@@ -322,7 +322,7 @@ def test_every_year_as_results_writes_it(tmp_path, year):
     assert len(cells) == numbers
     assert all(c[9] == 2 and c[10] == 0 for c in cells)
     assert (summarize.official(cells) is None) == (year == 2020)
-    assert {c[4] for c in cells} - {"value"} == set(record.metric_columns)
+    assert {c[4] for c in cells} - {"value"} == {c.name for c in record.metric_columns}
     # one run: summary_mean.csv is the run's result.csv, cell for cell
     assert summarize.mean_rows(runs[:1], summarize.summarize(runs[:1])[1]) == runs[0][1]
 
