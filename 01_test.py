@@ -24,7 +24,7 @@ from dcase_baseline.errors import BaselineError
 
 class ModelUnits(NamedTuple):
     """The test units one model scores."""
-    name: str               # the model's (filenames.detector_name)
+    name: str               # the model's (filenames.model_name)
     sections: object        # its sections, None: all of the machine type's
     units: list             # TestUnits
     trained: object         # the sections its training record must name (those of train/ it
@@ -46,7 +46,7 @@ def model_units(machine_dir, dev, config, year, sections):
     if config["model_per"] == "machine" and not sections:
         return [ModelUnits(machine_dir.name, None, units, None)]
     trained = clips.trained_sections(machine_dir, dev, year)
-    groups = clips.detector_sections(trained, sections, config["model_per"],
+    groups = clips.model_sections(trained, sections, config["model_per"],
                                      machine_dir / "train", year)
     untrained = [s for s in sections or tested if s not in trained]
     if untrained:       # model_per: section, without -s: each section needs its own model
@@ -60,7 +60,7 @@ def model_units(machine_dir, dev, config, year, sections):
     for chosen in groups:
         mine = [unit for unit in units if unit.keys[0] in (chosen or wanted)]
         if mine:
-            found.append(ModelUnits(filenames.detector_name(machine_dir.name, chosen, year),
+            found.append(ModelUnits(filenames.model_name(machine_dir.name, chosen, year),
                                     chosen, mine, tuple(chosen or trained)))
     return found
 
@@ -246,7 +246,7 @@ def save_report_files(machine_dir, model, config, args, facts):
     """A model's figure and facts (ModelScores), from which report.html is built."""
     from dcase_baseline.keras_backend import keras
     machine, result_dir, threshold = machine_dir.name, config["result_directory"], model.threshold
-    plots.save_machine_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
+    plots.save_model_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
                              model.scored, threshold, config["max_fpr"])
     named = {} if model.name == machine else {"model": model.name}
     facts = {"machine type": machine, **named, "project version": com.__version__,
@@ -300,7 +300,7 @@ def main():
                 record = run_settings.run_record(config, dirs[0].parent, args.ground_truth,
                                                  model.seed)
                 results.save_block(result_path, model.name,
-                                   results.MachineBlock(machine, model.rows), dev, record)
+                                   results.Block(machine, model.rows), dev, record)
             if with_report:
                 # the machine type's notes with its first model's facts
                 notes = ([m for found in scored.problems.values() for m in found]

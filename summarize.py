@@ -149,7 +149,7 @@ def run_records(file, rows):
     (a result.csv copied without them)."""
     found, there = [], {tuple(row) for row in rows}
     for dev in (True, False):
-        for path in filenames.machine_result_files(filenames.blocks_base(file, dev),
+        for path in filenames.block_files(filenames.blocks_base(file, dev),
                                                    dev).values():
             try:
                 block = safe_io.read_csv(path)

@@ -1,4 +1,4 @@
-"""A machine type's training state, saved while it trains so that a rerun after a crash (or a
+"""A model's training state, saved while it trains so that a rerun after a crash (or a
 SIGKILL) resumes at the last checkpoint and ends with the model an uninterrupted run gives.
 
 The state: the weights, the optimizer's variables (its step count and moments included), the
@@ -89,12 +89,12 @@ def _changes(old, new):
     return "; ".join(filter(None, [run_settings.changes(old, new)] + clips))
 
 
-def for_machine(model_dir, machine, paths, config, seed):
-    """The checkpoint of a machine type's training: resumed by a rerun with the same settings,
-    seed and training clips."""
+def for_model(model_dir, model, paths, config, seed):
+    """The checkpoint of a model's training: resumed by a rerun with the same settings, seed
+    and training clips."""
     settings = {"feature": config["feature"], "seed": seed, "year": config["year"],
                 "fit": run_settings.fit_settings(config["fit"]),
                 "clips": hashlib.sha256("\n".join(map(str, paths)).encode(
                     errors="surrogateescape")).hexdigest()}
-    return Checkpoint(filenames.checkpoint_file(model_dir, machine), settings,
+    return Checkpoint(filenames.checkpoint_file(model_dir, model), settings,
                       config["fit"]["checkpoint_epochs"])

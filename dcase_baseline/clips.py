@@ -218,7 +218,7 @@ def in_sections(paths, sections, year):
     return [p for p in paths if section_of(p, year) in sections]
 
 
-def detector_sections(found, wanted, model_per, where, year):
+def model_sections(found, wanted, model_per, where, year):
     """The sections of each model of a machine type: [None] (one model of all its sections,
     named by the machine type), [("00", "01")] (one model of some), [("00",), ("01",)] (one
     per section, model_per: section). found: the machine type's sections; wanted: those of

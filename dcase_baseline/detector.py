@@ -1,5 +1,6 @@
-"""A machine type's detector: its model and the gamma fit of its training clips' scores, whose
-quantile is the decision threshold. 00_train.py saves it, 01_test.py loads it.
+"""A detector: a model (of a machine type, or of some of its sections) and the gamma fit of
+its training clips' scores, whose quantile is the decision threshold. 00_train.py saves it,
+01_test.py loads it.
 
 The score distribution file names the model file it belongs to (its SHA-256), so that a test
 running while a training replaces both never pairs one model with another's threshold.
@@ -13,20 +14,20 @@ from dcase_baseline.errors import BaselineError, describe
 log = logging.getLogger("baseline")
 
 
-def save(model_dir, machine, model, gamma, score="mse", covariances=None, training=None):
+def save(model_dir, name, model, gamma, score="mse", covariances=None, training=None):
     """The model, its score distribution (fitted to scores of that kind, with the record of its
     training: sections, seed, settings) and the Mahalanobis covariances where given. The model
-    goes in place last: its presence marks the machine type as done."""
+    goes in place last: its presence marks the model as done."""
     import joblib
     import numpy as np
-    with safe_io.atomic_path(filenames.model_file(model_dir, machine)) as model_tmp:
+    with safe_io.atomic_path(filenames.model_file(model_dir, name)) as model_tmp:
         model.save(model_tmp)
         digest = safe_io.file_digest(model_tmp)
         if covariances is not None:
-            with safe_io.atomic_path(filenames.mahalanobis_file(model_dir, machine)) as tmp:
+            with safe_io.atomic_path(filenames.mahalanobis_file(model_dir, name)) as tmp:
                 with open(tmp, "wb") as f:
                     np.savez(f, model_sha256=digest, **covariances)
-        with safe_io.atomic_path(filenames.score_distr_file(model_dir, machine)) as tmp:
+        with safe_io.atomic_path(filenames.score_distr_file(model_dir, name)) as tmp:
             joblib.dump({"gamma": [float(v) for v in gamma], "model_sha256": digest,
                          "score": score, "training": training}, tmp)
 
@@ -51,15 +52,15 @@ def read_score_distribution(path):
     return ScoreDistribution((shape, loc, scale), None, "mse", None)
 
 
-def read_precisions(model_dir, machine, model_digest, train_command):
+def read_precisions(model_dir, name, model_digest, train_command):
     """{domain: inverse covariance} saved with the model for score: mahalanobis."""
     import numpy as np
-    path = filenames.mahalanobis_file(model_dir, machine)
+    path = filenames.mahalanobis_file(model_dir, name)
     try:
         with np.load(path) as found:
             if model_digest and str(found["model_sha256"]) != model_digest:
                 raise BaselineError(f"{path} belongs to another model than "
-                                    f"{filenames.model_file(model_dir, machine)}; retrain it "
+                                    f"{filenames.model_file(model_dir, name)}; retrain it "
                                     f"with `{train_command} --force`")
             precisions = {d: found[f"{d}_precision"] for d in mahalanobis.DOMAINS}
     except FileNotFoundError:
@@ -78,14 +79,14 @@ def read_precisions(model_dir, machine, model_digest, train_command):
     return precisions
 
 
-def files(model_dir, machine, train_command):
-    """The machine's model file (ours, or the original's) and its score distribution file; a
+def files(model_dir, name, train_command):
+    """The model file (ours, or the original's) and its score distribution file; a
     clear error when the model is missing or either file may not be read."""
-    existing = filenames.existing_model_files(model_dir, machine)
+    existing = filenames.existing_model_files(model_dir, name)
     if not existing:
-        raise BaselineError(f"model file not found: {filenames.model_file(model_dir, machine)}; "
+        raise BaselineError(f"model file not found: {filenames.model_file(model_dir, name)}; "
                             f"create it with `{train_command}`")
-    distr = filenames.score_distr_file(model_dir, machine)
+    distr = filenames.score_distr_file(model_dir, name)
     safe_io.check_readable(existing[0], "model")
     safe_io.check_readable(distr, "score distribution")
     return existing[0], distr
@@ -98,17 +99,17 @@ class Loaded(NamedTuple):
     precisions: object      # score: mahalanobis: {domain: inverse covariance}; else None
 
 
-def load(model_dir, machine, train_command, load_model, score="mse"):
-    """The machine's model (read by load_model(path): keras_model.load_model) with its score
+def load(model_dir, name, train_command, load_model, score="mse"):
+    """The model (read by load_model(path): keras_model.load_model) with its score
     distribution and, for score: mahalanobis, the inverse covariances: Loaded. A clear error
     when one is missing, when the distribution belongs to another model (a training of the
-    machine type that replaces them may be running) or was fitted to another kind of score."""
-    path, distr = files(model_dir, machine, train_command)
-    lock = filenames.training_lock_file(model_dir, machine)
+    model that replaces them may be running) or was fitted to another kind of score."""
+    path, distr = files(model_dir, name, train_command)
+    lock = filenames.training_lock_file(model_dir, name)
     training_now = safe_io.is_locked(lock)
     if training_now:
-        log.warning("%s: another process is training this machine type (it holds %s); "
-                    "scoring with the model in place now", machine, lock)
+        log.warning("%s: another process is training this model (it holds %s); "
+                    "scoring with the model in place now", name, lock)
     digest = safe_io.file_digest(path)
     try:
         model = load_model(path)
@@ -127,7 +128,7 @@ def load(model_dir, machine, train_command, load_model, score="mse"):
     # the model file's digest before and after loading it: the model loaded is the one hashed
     model_digest = distribution.model_sha256
     if model_digest and not model_digest == digest == safe_io.file_digest(path):
-        advice = (f"a training of {machine} is running (it holds {lock}): rerun when it has "
+        advice = (f"a training of {name} is running (it holds {lock}): rerun when it has "
                   f"finished" if training_now or safe_io.is_locked(lock)
                   else f"retrain it with `{train_command} --force`")
         raise BaselineError(f"score distribution {distr} belongs to another model than "
@@ -136,6 +137,6 @@ def load(model_dir, machine, train_command, load_model, score="mse"):
         raise BaselineError(f"score distribution {distr} was fitted to {distribution.score} "
                             f"scores, the configuration asks for score: {score}; set score: "
                             f"{distribution.score}, or retrain with `{train_command} --force`")
-    precisions = (read_precisions(model_dir, machine, model_digest, train_command)
+    precisions = (read_precisions(model_dir, name, model_digest, train_command)
                   if score == "mahalanobis" else None)
     return Loaded(model, path, distribution, precisions)

@@ -5,58 +5,58 @@ from pathlib import Path
 RESULT_FILE = "result.csv"      # the configuration's default result_file
 
 
-def detector_name(machine, sections, year):
+def model_name(machine, sections, year):
     """The name of a machine type's model (and of its files): the machine type's, or for a
-    model of some of its sections (clips.detector_sections) with them: fan_section_00,
+    model of some of its sections (clips.model_sections) with them: fan_section_00,
     fan_section_00_01, ToyCar_id_01 (2020)."""
     if sections is None:
         return machine
     return f"{machine}_{year.unit_keys[0]}_{'_'.join(sections)}"
 
 
-# model_directory; machine: the model's name (detector_name)
-def model_file(model_dir, machine):
-    return Path(model_dir) / f"model_{machine}.keras"
+# model_directory; model: the model's name (model_name)
+def model_file(model_dir, model):
+    return Path(model_dir) / f"model_{model}.keras"
 
 
-def legacy_model_file(model_dir, machine):
+def legacy_model_file(model_dir, model):
     """Where the original baseline saved its model."""
-    return Path(model_dir) / f"model_{machine}.hdf5"
+    return Path(model_dir) / f"model_{model}.hdf5"
 
 
-def existing_model_files(model_dir, machine):
-    """The machine type's model files that exist: ours first, then the original's."""
-    return [p for p in (model_file(model_dir, machine), legacy_model_file(model_dir, machine))
+def existing_model_files(model_dir, model):
+    """The model's files that exist: ours first, then the original's."""
+    return [p for p in (model_file(model_dir, model), legacy_model_file(model_dir, model))
             if p.exists()]
 
 
-def score_distr_file(model_dir, machine):
-    return Path(model_dir) / f"score_distr_{machine}.pkl"
+def score_distr_file(model_dir, model):
+    return Path(model_dir) / f"score_distr_{model}.pkl"
 
 
-def mahalanobis_file(model_dir, machine):
+def mahalanobis_file(model_dir, model):
     """The covariances of score: mahalanobis, saved with the model."""
-    return Path(model_dir) / f"mahalanobis_{machine}.npz"
+    return Path(model_dir) / f"mahalanobis_{model}.npz"
 
 
-def history_file(model_dir, machine):
+def history_file(model_dir, model):
     """The training loss plot."""
-    return Path(model_dir) / f"history_{machine}.png"
+    return Path(model_dir) / f"history_{model}.png"
 
 
-def checkpoint_file(model_dir, machine):
-    """The training state of a machine type being trained (checkpoints.py)."""
-    return Path(model_dir) / f".checkpoint_{machine}.npz"
+def checkpoint_file(model_dir, model):
+    """The training state of a model being trained (checkpoints.py)."""
+    return Path(model_dir) / f".checkpoint_{model}.npz"
 
 
-def validation_file(model_dir, machine):
+def validation_file(model_dir, model):
     """The clips held out for validation by fit.validation: clips, one name a line."""
-    return Path(model_dir) / f"validation_{machine}.txt"
+    return Path(model_dir) / f"validation_{model}.txt"
 
 
-def training_lock_file(model_dir, machine):
-    """Held by the run that trains the machine type."""
-    return Path(model_dir) / f".training_{machine}.lock"
+def training_lock_file(model_dir, model):
+    """Held by the run that trains the model."""
+    return Path(model_dir) / f".training_{model}.lock"
 
 
 # result_directory
@@ -73,17 +73,18 @@ def decision_result_file(result_dir, machine, unit, year):
     return Path(result_dir) / year.decision_file.format(machine=machine, unit=unit)
 
 
-def machine_result_file(result_path, machine, dev):
-    """One machine type's block of result.csv, from which result.csv is assembled."""
+def block_file(result_path, model, dev):
+    """The block of result.csv of the units a model scored, from which result.csv is
+    assembled."""
     result_path = Path(result_path)
     mode = "dev" if dev else "eval"
-    return result_path.with_name(f"{result_path.stem}_{machine}_{mode}{result_path.suffix}")
+    return result_path.with_name(f"{result_path.stem}_{model}_{mode}{result_path.suffix}")
 
 
-def machine_result_files(result_path, dev):
+def block_files(result_path, dev):
     """Every model's block of result.csv in the result folder, for one mode:
     {model name: path}."""
-    pattern = machine_result_file(result_path, "*", dev)
+    pattern = block_file(result_path, "*", dev)
     head, tail = pattern.name.split("*")
     return {path.name[len(head):len(path.name) - len(tail)]: path
             for path in sorted(pattern.parent.glob(pattern.name))}
@@ -100,13 +101,14 @@ def result_lock_file(result_path):
     return result_path.with_name(f".{result_path.name}.lock")
 
 
-def plot_file(result_dir, machine, dev):
-    return Path(result_dir) / "plots" / f"{machine}{'' if dev else '_eval'}.png"
+def plot_file(result_dir, model, dev):
+    """A model's figure of its test units."""
+    return Path(result_dir) / "plots" / f"{model}{'' if dev else '_eval'}.png"
 
 
-def facts_file(result_dir, machine, dev):
-    """The machine type's facts shown in the report."""
-    return plot_file(result_dir, machine, dev).with_suffix(".json")
+def facts_file(result_dir, model, dev):
+    """A model's facts shown in the report."""
+    return plot_file(result_dir, model, dev).with_suffix(".json")
 
 
 def assembled_result_file(result_path, dev):

@@ -21,28 +21,27 @@ def _integer_ticks(axis):
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def save_machine_plot(path, machine, sections, threshold, max_fpr):
-    """machine_figure as a PNG."""
-    figure = machine_figure(machine, sections, threshold, max_fpr)
+def save_model_plot(path, machine, units, threshold, max_fpr):
+    """model_figure as a PNG."""
+    figure = model_figure(machine, units, threshold, max_fpr)
     with safe_io.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=90)
 
 
-def machine_figure(machine, sections, threshold, max_fpr):
-    """Per section: ROC curves of source and target (AUC in the legend, the pAUC range shaded)
+def model_figure(machine, units, threshold, max_fpr):
+    """Of a model's test units (ScoredUnits), per unit: ROC curves of source and target (AUC in the legend, the pAUC range shaded)
     and histograms of the normal and anomalous clips' scores per domain with the threshold.
     Legends sit below their axes, where they cover no data; the clip counts have whole ticks.
 
-    sections: ScoredUnits.
     """
     from matplotlib.figure import Figure
     from sklearn.metrics import roc_curve
 
-    figure = Figure(figsize=(13, 4.3 * len(sections)), layout="constrained")
-    axes = figure.subplots(len(sections), 3, squeeze=False)
+    figure = Figure(figsize=(13, 4.3 * len(units)), layout="constrained")
+    axes = figure.subplots(len(units), 3, squeeze=False)
     below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncols": 2,
              "frameon": False}
-    for row, (section, scores, labels, domains) in zip(axes, sections):
+    for row, (unit, scores, labels, domains) in zip(axes, units):
         # DCASE 2020 has no domains: one curve and one histogram of all the clips
         groups = (("source", "target") if any(d in ("source", "target") for d in domains)
                   else ("all clips",))
@@ -57,7 +56,7 @@ def machine_figure(machine, sections, threshold, max_fpr):
                 fpr, tpr, _ = roc_curve(labels[keep], scores[keep])
                 roc.plot(fpr, tpr, color=colour, label=f"{group}: AUC {auc:.4f}")
         roc.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="chance")
-        roc.set(title=f"{machine} {section}: ROC", xlabel="false positive rate",
+        roc.set(title=f"{machine} {unit}: ROC", xlabel="false positive rate",
                 ylabel="true positive rate", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02))
         roc.legend(**below)
         bins = np.histogram_bin_edges(np.append(scores, threshold), bins=20)
@@ -70,7 +69,7 @@ def machine_figure(machine, sections, threshold, max_fpr):
                              for name, c in zip(("normal", "anomaly"), chosen)])
             axis.axvline(threshold, color="black", linestyle="--",
                          label=f"threshold {threshold:.4g}")
-            axis.set(title=f"{machine} {section} {group}: anomaly scores", xlabel="score",
+            axis.set(title=f"{machine} {unit} {group}: anomaly scores", xlabel="score",
                      ylabel="clips")
             axis.set_ylim(0, max(1, axis.get_ylim()[1]))
             _integer_ticks(axis.yaxis)

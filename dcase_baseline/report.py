@@ -214,7 +214,7 @@ def _left_out(left_out):
 
 def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="mse"):
     """result/report.html of the result.csv at result_path, written of blocks (its
-    MachineBlocks, results.assemble's), with the plots, the models' loss curves and each
+    Blocks, results.assemble's), with the plots, the models' loss curves and each
     model's facts in the result folder; only relative links to files that exist.
 
     year: the data set's Year: result.csv's layout, and whose published figures are shown.

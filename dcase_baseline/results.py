@@ -29,10 +29,10 @@ class ResultRow(NamedTuple):
     values: list        # in the year's metric_columns order; None: undefined (an empty cell)
 
 
-class MachineBlock(NamedTuple):
+class Block(NamedTuple):
     machine: str
     rows: list          # ResultRows
-    models: tuple = ()  # the names of the models that scored them (filenames.detector_name)
+    models: tuple = ()  # the names of the models that scored them (filenames.model_name)
 
 
 def ranked(values, year):
@@ -69,7 +69,7 @@ def _block_table(block, year):
 
 
 def machine_rows(block, year):
-    """A MachineBlock as result.csv's cells in the year's layout: its name, the header, a row
+    """A Block as result.csv's cells in the year's layout: its name, the header, a row
     per unit, the mean rows."""
     return [row.cells for row in _block_table(block, year)]
 
@@ -83,7 +83,7 @@ def official_score(rows, year):
 
 
 def table(blocks, year):
-    """result.csv of MachineBlocks as TableRows, in a year's layout: the machine types'
+    """result.csv of Blocks as TableRows, in a year's layout: the machine types'
     blocks, then (where the year has an official score) the means over everything and the
     official score."""
     rows, everything = [], []
@@ -105,7 +105,7 @@ def table(blocks, year):
 
 
 def result_rows(blocks, year):
-    """The cells of result.csv from MachineBlocks (table)."""
+    """The cells of result.csv from Blocks (table)."""
     return [row.cells for row in table(blocks, year)]
 
 
@@ -121,12 +121,12 @@ def is_mean_row(row):
 
 
 def parse_block(rows, year):
-    """The MachineBlock back from machine_rows' cells as CSV gives them: text, empty for None."""
+    """The Block back from machine_rows' cells as CSV gives them: text, empty for None."""
     n_keys = len(year.unit_keys)
     means = _mean_row_names()
     units = [ResultRow(tuple(row[:n_keys]), [float(v) if v != "" else None for v in row[n_keys:]])
              for row in rows[2:] if row and row[0] not in means]
-    return MachineBlock(rows[0][0], units)
+    return Block(rows[0][0], units)
 
 
 def number(cell):
@@ -185,9 +185,9 @@ def layout(rows):
 
 
 def save_block(result_path, model, block, dev, record):
-    """The MachineBlock of the units a model scored, in the layout of the record's year, and
+    """The Block of the units a model scored, in the layout of the record's year, and
     the record of the run beside it."""
-    path = filenames.machine_result_file(result_path, model, dev)
+    path = filenames.block_file(result_path, model, dev)
     safe_io.save_csv(path, machine_rows(block, years.YEARS[record["year"]]))
     safe_io.save_json(filenames.block_record_file(path),
                       {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S")})
@@ -211,7 +211,7 @@ def read_record(block_path):
 
 
 def read_blocks(result_path, dev, record):
-    """(MachineBlocks of this run sorted by machine type, [(block file, why it is left out)]).
+    """(Blocks of this run sorted by machine type, [(block file, why it is left out)]).
 
     A block belongs to this run when its record names the same data, models and settings:
     then the blocks of parallel jobs of one run join (those of one machine type's models, one
@@ -221,7 +221,7 @@ def read_blocks(result_path, dev, record):
     """
     year = years.YEARS[record["year"]]
     found, left_out = [], []
-    for model, path in filenames.machine_result_files(result_path, dev).items():
+    for model, path in filenames.block_files(result_path, dev).items():
         record_found = read_record(path)
         why = _differences(record_found, record)
         if why:
@@ -245,7 +245,7 @@ def read_blocks(result_path, dev, record):
             continue
         taken["rows"].update((row.keys, row) for row in block.rows)
         taken["models"].append(model)
-    blocks = [MachineBlock(machine, sorted(taken["rows"].values(),
+    blocks = [Block(machine, sorted(taken["rows"].values(),
                                            key=lambda row: clips.unit_order(row.keys, year)),
                            tuple(sorted(taken["models"])))
               for machine, taken in merged.items()]
@@ -260,7 +260,7 @@ def assembly_lock(result_path):
 
 def assemble(result_path, dev, record):
     """Write result.csv (filenames.assembled_result_file) from the blocks of this run in the
-    result folder (parallel jobs' included), under assembly_lock; returns (its MachineBlocks,
+    result folder (parallel jobs' included), under assembly_lock; returns (its Blocks,
     [(block file, why)] of the blocks left out, the file written)."""
     blocks, left_out = read_blocks(result_path, dev, record)
     assembled = filenames.assembled_result_file(result_path, dev)

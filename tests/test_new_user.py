@@ -37,7 +37,7 @@ def scored_run(folder, seed, **changes):
     config["model_directory"] = str(folder / "model")
     record = run_settings.run_record(config, "data", None, seed)
     result = folder / "result" / "result.csv"
-    block = results.MachineBlock("fan", [results.ResultRow(("00",), [v + seed / 100
+    block = results.Block("fan", [results.ResultRow(("00",), [v + seed / 100
                                                                       for v in NINE])])
     results.save_block(result, "fan", block, True, record)
     results.assemble(result, True, record)

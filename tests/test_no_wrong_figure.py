@@ -36,7 +36,7 @@ def test_result_csv_holds_only_this_runs_blocks(dev_run, demo_dev, tmp_path):
     copy_models(dev_run, tmp_path)
     first = write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
     run_script("01_test.py", "-d", "-c", first, "--no-report", cwd=tmp_path)
-    assert {p.name for p in filenames.machine_result_files(tmp_path / "result/result.csv",
+    assert {p.name for p in filenames.block_files(tmp_path / "result/result.csv",
                                                            True).values()} \
         == {"result_motor_dev.csv", "result_pump_dev.csv"}
     # another data set: motor only, some of its test clips gone, so that its figures differ
@@ -92,7 +92,7 @@ def test_a_threshold_of_another_model_is_refused(dev_run, demo_dev, tmp_path):
     with safe_io.file_lock(filenames.training_lock_file(model, "motor"), wait=False) as mine:
         assert mine
         failed = run_script("01_test.py", "-d", "-m", "motor", cwd=tmp_path, check=False)
-    assert "another process is training this machine type" in failed.stderr
+    assert "another process is training this model" in failed.stderr
     assert last_line(failed).endswith("a training of motor is running (it holds "
                                       f"{model / '.training_motor.lock'}): rerun when it has "
                                       f"finished")

@@ -106,8 +106,8 @@ NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
 
 
 def as_blocks(blocks):
-    """results.MachineBlocks of [(machine, [(keys, values)])]."""
-    return [results.MachineBlock(machine, [results.ResultRow(keys, values)
+    """results.Blocks of [(machine, [(keys, values)])]."""
+    return [results.Block(machine, [results.ResultRow(keys, values)
                                            for keys, values in rows])
             for machine, rows in blocks]
 
@@ -163,7 +163,7 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
     scores = rng.normal(size=len(labels)) + labels
     sections = [("section_00", scores, labels, domains),
                 ("section_01", scores[:8], labels[:8], domains[:8])]    # no target clips
-    figure = plots.machine_figure("fan#2", sections, 0.8, 0.1)
+    figure = plots.model_figure("fan#2", sections, 0.8, 0.1)
     renderer = FigureCanvasAgg(figure).get_renderer()
     figure.draw(renderer)
     axes = figure.axes
@@ -180,7 +180,7 @@ def test_machine_plot_legends_cover_no_data_and_counts_are_whole(tmp_path):
             ticks = [t for t in axis.get_yticks() if axis.get_ylim()[0] <= t <= axis.get_ylim()[1]]
             assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
     assert sum(axis.get_ylabel() == "clips" for axis in axes) == 4
-    plots.save_machine_plot(tmp_path / "fan.png", "fan", sections, 0.8, 0.1)
+    plots.save_model_plot(tmp_path / "fan.png", "fan", sections, 0.8, 0.1)
     assert (tmp_path / "fan.png").read_bytes()[:4] == b"\x89PNG"
 
 

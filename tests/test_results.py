@@ -5,13 +5,13 @@ import csv
 import pytest
 
 from dcase_baseline import results, safe_io, years
-from dcase_baseline.results import MachineBlock, ResultRow
+from dcase_baseline.results import Block, ResultRow
 
 HEADER = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precision (target)",
           "recall (source)", "recall (target)", "F1 score (source)", "F1 score (target)"]
-FAN = MachineBlock("fan", [ResultRow(("00",), [0.5, 1.0, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
+FAN = Block("fan", [ResultRow(("00",), [0.5, 1.0, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
                            ResultRow(("01",), [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])])
-VALVE = MachineBlock("valve", [ResultRow(("00",), [0.25] * 9)])
+VALVE = Block("valve", [ResultRow(("00",), [0.25] * 9)])
 
 
 def test_result_rows_layout_of_2022(tmp_path):
@@ -42,11 +42,11 @@ def test_result_rows_layout_of_2022(tmp_path):
 
 
 def test_2020_and_2021_layouts():
-    ids = MachineBlock("fan", [ResultRow(("00",), [0.5, 0.25]), ResultRow(("02",), [1.0, 0.75])])
+    ids = Block("fan", [ResultRow(("00",), [0.5, 0.25]), ResultRow(("02",), [1.0, 0.75])])
     rows = results.result_rows([ids], years.YEARS[2020])
     assert rows == [["fan"], ["id", "AUC", "pAUC"], ["00", 0.5, 0.25], ["02", 1.0, 0.75],
                     ["Average", 0.75, 0.5], []]          # no overall means, no official score
-    units = MachineBlock("fan", [ResultRow(("00", "source"), [0.5, 0.25, 1.0, 0.5, 2 / 3]),
+    units = Block("fan", [ResultRow(("00", "source"), [0.5, 0.25, 1.0, 0.5, 2 / 3]),
                                  ResultRow(("00", "target"), [1.0, 0.5, 0.0, 0.0, 0.0])])
     rows = results.result_rows([units], years.YEARS[2021])
     assert rows[1] == ["section", "domain", "AUC", "pAUC", "precision", "recall", "F1 score"]
@@ -62,7 +62,7 @@ def test_a_block_reads_back_as_written(tmp_path, year):
     n = len(record.metric_columns)
     keys = [("00",), ("01",)] if len(record.unit_keys) == 1 else [("00", "source"),
                                                                   ("00", "target")]
-    block = MachineBlock("pump", [ResultRow(keys[0], [0.125 * (i + 1) for i in range(n)]),
+    block = Block("pump", [ResultRow(keys[0], [0.125 * (i + 1) for i in range(n)]),
                                   ResultRow(keys[1], [None] + [0.5] * (n - 1))])
     path = tmp_path / "block.csv"
     safe_io.save_csv(path, results.machine_rows(block, record))
@@ -80,7 +80,7 @@ def test_layout_without_the_year():
     assert official.kind == "data" and official.machine == "" and official.header is None
     assert official.fixed == ("official score", None)
     units_2021 = [[str(c) for c in row] for row in results.result_rows(
-        [MachineBlock("fan", [ResultRow(("00", "source"), [0.5] * 5)])], years.YEARS[2021])]
+        [Block("fan", [ResultRow(("00", "source"), [0.5] * 5)])], years.YEARS[2021])]
     assert results.layout(units_2021)[2].n_keys == 2
 
 

@@ -308,7 +308,7 @@ def test_every_year_as_results_writes_it(tmp_path, year):
     n_metrics = len(record.metric_columns)
     folders = []
     for run in range(2):
-        blocks = [results.MachineBlock(m, [results.ResultRow(k, list(rng.uniform(0.3, 0.9,
+        blocks = [results.Block(m, [results.ResultRow(k, list(rng.uniform(0.3, 0.9,
                                                                                   n_metrics)))
                                            for k in keys])
                   for m in ("fan", "valve")]
