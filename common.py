@@ -12,10 +12,9 @@ import signal
 import sys
 from pathlib import Path
 
-from dcase_baseline import clips, configuration, safe_io
+from dcase_baseline import __version__, clips, configuration, safe_io  # noqa: F401 (the version)
 from dcase_baseline.errors import BaselineError
 
-__version__ = "2.0.0"
 
 log = logging.getLogger("baseline")
 

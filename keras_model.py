@@ -1,5 +1,5 @@
 """The DCASE 2022 Task 2 baseline autoencoder (Keras 3, any backend)."""
-import keras
+from dcase_baseline.keras_backend import keras
 
 
 def get_model(input_dim, lr, jit_compile="auto"):

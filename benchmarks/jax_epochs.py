@@ -1,7 +1,7 @@
 """training.fit under JAX on synthetic frames shaped like one 2022 machine type, timed
 by phase: the GPU line of the benchmark, and the compilation cache's effect on any machine.
 
-    python benchmarks/jax_epochs.py [--clips 3000] [--epochs 100] [--cache DIR] [--validation-share]
+    python -m benchmarks.jax_epochs [--clips 3000] [--epochs 100] [--cache DIR] [--validation-share]
 
 Needs NumPy, JAX and Keras only (no librosa, no TensorFlow), so that it runs on a bare GPU
 machine. Prints one JSON object: the device, the first epoch (compilation included), an
@@ -12,18 +12,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from dcase_baseline import frame_stacks  # noqa: E402
-import keras_model  # noqa: E402
-import numpy as np  # noqa: E402
-from dcase_baseline import scoring  # noqa: E402
+from dcase_baseline import frame_stacks
+import keras_model
+import numpy as np
+from dcase_baseline import scoring
 
 FRAMES_PER_CLIP = 313       # a 10 s clip at 16 kHz, hop 512
 N_MELS, N_FRAMES = 128, 5

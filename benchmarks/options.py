@@ -2,28 +2,24 @@
 313 frames, synthetic log-mels): a checkpoint of the training state against an epoch, and
 score: mahalanobis against score: mse for 3000 clips.
 
-    python benchmarks/options.py [--clips 3000] [--epochs 3]
+    python -m benchmarks.options [--clips 3000] [--epochs 3]
 
 Needs NumPy and Keras (any backend); prints a table.
 """
 import argparse
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from dcase_baseline import checkpoints  # noqa: E402
-from dcase_baseline import frame_stacks  # noqa: E402
-import keras_model  # noqa: E402
-from dcase_baseline import mahalanobis  # noqa: E402
-from dcase_baseline import scoring  # noqa: E402
-from dcase_baseline import training  # noqa: E402
+from dcase_baseline import checkpoints
+from dcase_baseline import frame_stacks
+import keras_model
+from dcase_baseline import mahalanobis
+from dcase_baseline import scoring
+from dcase_baseline import training
 
 FRAMES_PER_CLIP, N_MELS, N_FRAMES = 313, 128, 5
 

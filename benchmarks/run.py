@@ -1,8 +1,8 @@
 """Speed and memory of the baseline, measured against the plain Keras way and the original.
 
-    python benchmarks/run.py            # the 2022 shape: 3000 training clips of 10 s, 600 test
-    python benchmarks/run.py --small    # 300 training clips, a quick look
-    python benchmarks/run.py --gpu      # 100 epochs of the 2022 shape under JAX on a GPU
+    python -m benchmarks.run            # the 2022 shape: 3000 training clips of 10 s, 600 test
+    python -m benchmarks.run --small    # 300 training clips, a quick look
+    python -m benchmarks.run --gpu      # 100 epochs of the 2022 shape under JAX on a GPU
 
 Generates the data once (under --work, default benchmarks/work), then times feature extraction
 (one process, all cores, cache cold and warm), training steps (ours against a plain
@@ -29,11 +29,10 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
 ORIGINAL = ROOT.parent / "shared" / "reference" / "original"
 
-from dcase_baseline import configuration  # noqa: E402
-from dcase_baseline import frame_stacks  # noqa: E402
+from dcase_baseline import configuration
+from dcase_baseline import frame_stacks
 
 SECTIONS = {"00": 1.0, "01": 1.2, "02": 1.4}
 SHAPES = {   # clips per section: train source/target normals; test normals = anomalies per domain
@@ -46,7 +45,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
 
 def dataset(work, shape):
     """The generated machine type 'bench' of one shape, made once and reused."""
-    import make_demo_data
+    from demo import make_demo_data
     folder = work / f"data_{shape}"
     if not (folder / "complete").exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -220,10 +219,10 @@ def jax_runs(work, clips, epochs, *options, runs=2):
     shutil.rmtree(cache, ignore_errors=True)
     figures = []
     for _ in range(runs):
-        run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "jax_epochs.py"),
+        run = subprocess.run([sys.executable, "-m", "benchmarks.jax_epochs",
                               "--clips", str(clips), "--epochs", str(epochs), "--cache",
                               str(cache), *options], env=dict(ENV, KERAS_BACKEND="jax"),
-                             capture_output=True, text=True)
+                             cwd=ROOT, capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"jax_epochs.py failed:\n{run.stderr[-3000:]}")
         figures.append(json.loads(run.stdout.strip().splitlines()[-1]))

@@ -21,3 +21,5 @@ module per topic. The scripts and common.py import it; it imports none of them.
     progress      progress bars, on a terminal only
     errors        BaselineError, the one-line stop
 """
+
+__version__ = "2.0.0"

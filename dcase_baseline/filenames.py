@@ -2,9 +2,6 @@
 report, checkpoints, locks, the feature cache, downloads and summaries."""
 from pathlib import Path
 
-RESULT_FILE = "result.csv"      # the configuration's default result_file
-
-
 def model_name(machine, sections, year):
     """The name of a machine type's model (and of its files): the machine type's, or for a
     model of some of its sections (clips.model_sections) with them: fan_section_00,

@@ -190,7 +190,8 @@ def save_block(result_path, model, block, dev, record):
     path = filenames.block_file(result_path, model, dev)
     safe_io.save_csv(path, machine_rows(block, years.YEARS[record["year"]]))
     safe_io.save_json(filenames.block_record_file(path),
-                      {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S")})
+                      {"run": record, "scored": time.strftime("%Y-%m-%d %H:%M:%S"),
+                       "result file": filenames.assembled_result_file(result_path, dev).name})
 
 
 def _differences(found, record):

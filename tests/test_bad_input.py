@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import (check_report_table, copy_machine, read_rows, run_script, score_names,
+from helpers import (check_report_table, copy_machine, read_rows, run_script, score_names,
                       write_config)
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import (ROOT, OutputLines, copy_machine, read_rows, run_script,
+from helpers import (ROOT, OutputLines, copy_machine, read_rows, run_script,
                       script_environment, write_config)
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import common as com
-from conftest import ROOT
+from helpers import ROOT
 
 def test_importing_common_has_no_side_effects(tmp_path):
     code = ("import logging, common; "

@@ -3,7 +3,7 @@ configuration."""
 import pytest
 import yaml
 
-from conftest import ROOT
+from helpers import ROOT
 from dcase_baseline import configuration
 from dcase_baseline.errors import BaselineError
 

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT, write_config
+from helpers import ROOT, write_config
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
 pytestmark = pytest.mark.slow
@@ -147,7 +147,6 @@ def test_dev_and_eval_in_the_layout_the_scripts_read(tmp_path, server):
         "valve/test/section_03_test_0000.wav",
         "valve/train/section_03_source_train_normal_0000_a.wav"]
     # the scripts' own file lists find the clips
-    sys.path.insert(0, str(ROOT))
     from dcase_baseline import clips
     assert [d.name for d in clips.machine_dirs(tmp_path / "dev_data", "dev_directory")] == [
         "fan", "valve"]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
+from helpers import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
                       start, write_config)
 from dcase_baseline import clips, configuration, filenames, metrics, safe_io, years
 from dcase_baseline.errors import BaselineError

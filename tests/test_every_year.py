@@ -37,7 +37,7 @@ import soundfile
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from conftest import ROOT, read_rows, run_script, write_config
+from helpers import ROOT, read_rows, run_script, write_config
 from dcase_baseline import years
 from make_demo_data import make_dataset
 

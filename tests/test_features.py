@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from dcase_baseline import features
 from dcase_baseline import frame_stacks
 from dcase_baseline.errors import BaselineError
-from conftest import shared_path
+from helpers import shared_path
 
 FEATURE = {"n_mels": 128, "n_frames": 5, "n_hop_frames": 1, "n_fft": 1024, "hop_length": 512,
            "power": 2.0}

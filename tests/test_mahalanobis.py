@@ -9,7 +9,7 @@ import pytest
 
 from dcase_baseline import frame_stacks
 from dcase_baseline import mahalanobis
-from conftest import (copy_machine, read_rows, run_script, short_training_clips,
+from helpers import (copy_machine, read_rows, run_script, short_training_clips,
                       write_config)
 from dcase_baseline.errors import BaselineError
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import common as com
-from conftest import ROOT, run_script, write_config
+from helpers import ROOT, run_script, write_config
 from make_demo_data import make_dataset
 
 MOTOR = {"motor": 60.0}

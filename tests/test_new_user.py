@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 import soundfile
 
-import summarize
-from conftest import (ROOT, copy_machine, run_script, script_environment, short_training_clips,
+from helpers import (ROOT, copy_machine, run_script, script_environment, short_training_clips,
                       write_config)
-from dcase_baseline import clips, results, run_settings, safe_io, years
+from dcase_baseline import clips, results, run_settings, safe_io, summary, years
 from dcase_baseline.errors import BaselineError
 from make_demo_data import make_dataset
 
@@ -49,21 +48,21 @@ def test_a_summary_refuses_runs_of_other_settings(tmp_path, caplog):
     same = [scored_run(tmp_path / f"seed{s}", s) for s in (1, 2)]
     other = scored_run(tmp_path / "lr", 3, **{"fit.lr": 0.01})
     out = tmp_path / "summary"
-    summarize.write_summary(same, out)               # the seed and model folder may differ
+    summary.write_summary(same, out)               # the seed and model folder may differ
     with pytest.raises(BaselineError) as refused:
-        summarize.write_summary([*same, other], out)
+        summary.write_summary([*same, other], out)
     message = str(refused.value)
     assert str(same[0] / "result.csv") in message and str(other / "result.csv") in message
     assert "fit.lr 0.001 vs 0.01" in message and "--across 'fit.lr'" in message
     two = scored_run(tmp_path / "two", 4, **{"fit.lr": 0.01, "feature.n_mels": 64})
     with pytest.raises(BaselineError) as refused:       # every setting that differs is named
-        summarize.write_summary([*same, two], out)
+        summary.write_summary([*same, two], out)
     assert ("are runs of other settings: feature.n_mels 128 vs 64; fit.lr 0.001 vs 0.01; "
             "summarize runs that differ in the seed only, or pass --across 'feature.n_mels' "
             "'fit.lr'") in str(refused.value)
     with pytest.raises(BaselineError, match="no such setting"):
-        summarize.write_summary([*same, other], out, ["fit.rate"])
-    summarize.write_summary([*same, other], out, ["fit.lr"])
+        summary.write_summary([*same, other], out, ["fit.rate"])
+    summary.write_summary([*same, other], out, ["fit.lr"])
     runs = safe_io.read_csv(out / "summary_runs.csv")
     assert runs[0] == ["run", "result file", "seed", "fit.lr"]
     assert [row[2:] for row in runs[1:]] == [["1", "0.001"], ["2", "0.001"], ["3", "0.01"]]
@@ -72,7 +71,7 @@ def test_a_summary_refuses_runs_of_other_settings(tmp_path, caplog):
     lone = tmp_path / "lone"
     lone.mkdir()
     shutil.copy(same[0] / "result.csv", lone / "result.csv")
-    summarize.write_summary([same[1], lone], out)
+    summary.write_summary([same[1], lone], out)
     assert f"{lone / 'result.csv'}: no record of its run" in caplog.text
 
 

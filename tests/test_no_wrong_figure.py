@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import (copy_machine, read_rows, run_script, short_training_clips,
+from helpers import (copy_machine, read_rows, run_script, short_training_clips,
                       write_config)
 from dcase_baseline import filenames, plots, safe_io
 from dcase_baseline.errors import BaselineError

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 README = ROOT / "README.md"
 LIMIT = 16_000

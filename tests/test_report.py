@@ -8,7 +8,7 @@ import matplotlib.image
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from conftest import ROOT, check_report_table, report_parts, run_script, write_config
+from helpers import ROOT, check_report_table, report_parts, run_script, write_config
 from dcase_baseline import filenames, plots, report, results, safe_io, years
 
 HEAVY = ("tensorflow", "keras", "librosa", "jax", "sklearn", "matplotlib", "scipy.stats")

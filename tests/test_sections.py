@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, read_rows, run_script, script_environment, write_config
+from helpers import ROOT, read_rows, run_script, script_environment, write_config
 
 # the tests here run the scripts in processes of their own
 pytestmark = pytest.mark.slow

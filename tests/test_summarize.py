@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
-import summarize
 from dcase_baseline import results, safe_io, years
+from dcase_baseline import summary as summaries
 from dcase_baseline.errors import BaselineError
 
 METRICS_2022 = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)",
@@ -152,9 +152,9 @@ def is_number(cell):
 
 
 def test_values_match_numpy_when_imported(three_runs):
-    runs = [summarize.read_result(folder) for folder in three_runs]
-    _, cells = summarize.summarize(runs)
-    by_key = {(c[2], c[3], c[4]): c[5:] for c in cells}
+    runs = [summaries.read_result(folder) for folder in three_runs]
+    _, cells = summaries.summarize(runs)
+    by_key = {(c.machine, c.row_name, c.column): c[5:] for c in cells}
     fan = [float(values_2022(r)[("fan", "00", "pAUC")]) for r in range(3)]
     assert by_key[("fan", "00", "pAUC")] == pytest.approx(
         (np.mean(fan), np.std(fan, ddof=1), min(fan), max(fan), 3, 0), abs=1e-15)
@@ -252,7 +252,7 @@ def table_2021(run):
 def test_2021_layout(tmp_path):
     for run in range(3):
         write_csv(tmp_path / f"r{run}" / "result.csv", table_2021(run))
-    summarize.write_summary([tmp_path / f"r{run}" for run in range(3)], tmp_path / "out")
+    summaries.write_summary([tmp_path / f"r{run}" for run in range(3)], tmp_path / "out")
     summary = read_summary(tmp_path / "out" / "summary.csv")
     assert len(summary) == 2 * 6 * 5 + 2 * 5 + 1       # the key cells are not summarized
     assert {(m, r) for m, r, _ in summary} >= {("fan", "00 source"), ("gearbox", "01 target"),
@@ -314,17 +314,17 @@ def test_every_year_as_results_writes_it(tmp_path, year):
                   for m in ("fan", "valve")]
         folders.append(tmp_path / f"r{run}")
         safe_io.save_csv(folders[-1] / "result.csv", results.result_rows(blocks, record))
-    runs = [summarize.read_result(f) for f in folders]
-    _, cells = summarize.summarize(runs)
+    runs = [summaries.read_result(f) for f in folders]
+    _, cells = summaries.summarize(runs)
     n_keys = len(record.unit_keys)
     numbers = sum(1 for row in runs[0][1] for i, c in enumerate(row)
                   if is_number(c) and (i >= n_keys or row[0] == "official score"))
     assert len(cells) == numbers
-    assert all(c[9] == 2 and c[10] == 0 for c in cells)
-    assert (summarize.official(cells) is None) == (year == 2020)
-    assert {c[4] for c in cells} - {"value"} == {c.name for c in record.metric_columns}
+    assert all(c.n == 2 and c.empty == 0 for c in cells)
+    assert (summaries.official(cells) is None) == (year == 2020)
+    assert {c.column for c in cells} - {"value"} == {c.name for c in record.metric_columns}
     # one run: summary_mean.csv is the run's result.csv, cell for cell
-    assert summarize.mean_rows(runs[:1], summarize.summarize(runs[:1])[1]) == runs[0][1]
+    assert summaries.mean_rows(runs[:1], summaries.summarize(runs[:1])[1]) == runs[0][1]
 
 
 def test_text_in_a_number_cell_is_a_layout_difference(three_runs):
@@ -332,4 +332,4 @@ def test_text_in_a_number_cell_is_a_layout_difference(three_runs):
     rows[2][4] = "n/a"
     write_csv(three_runs[1] / "result.csv", rows)
     with pytest.raises(BaselineError, match="row 3"):
-        summarize.summarize([summarize.read_result(f) for f in three_runs])
+        summaries.summarize([summaries.read_result(f) for f in three_runs])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import ROOT
 from dcase_baseline import frame_stacks
 import keras_model
 from dcase_baseline import training
@@ -88,9 +89,8 @@ def noise_free_model():
 
 
 JAX_FIT = """
-import sys, keras, numpy as np
+import keras, numpy as np
 keras.config.set_floatx("float64")
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
 import test_training
 from dcase_baseline import training
 stacks, x = test_training.small_data()
@@ -111,9 +111,11 @@ def test_jax_backend_same_as_a_plain_tensorflow_fit(tmp_path):
     np.savez(tmp_path / "start.npz", *plain.get_weights())
     expected = training.reference_fit(plain, stacks, fit_config(False))
     (tmp_path / "fit.py").write_text(JAX_FIT)
-    result = subprocess.run([sys.executable, "fit.py", str(Path(__file__).parent)], cwd=tmp_path,
-                            capture_output=True, text=True,
-                            env=dict(os.environ, KERAS_BACKEND="jax", JAX_ENABLE_X64="1"))
+    # this file's functions and the project's modules, as pytest finds them
+    path = os.pathsep.join([str(Path(__file__).parent), str(ROOT), str(ROOT / "demo")])
+    result = subprocess.run([sys.executable, "fit.py"], cwd=tmp_path, capture_output=True,
+                            text=True, env=dict(os.environ, KERAS_BACKEND="jax",
+                                                JAX_ENABLE_X64="1", PYTHONPATH=path))
     assert result.returncode == 0, result.stderr[-3000:]
     end = np.load(tmp_path / "end.npz")
     # XLA under JAX computes this float64 fit to about 1e-6 of TensorFlow's, without drift

@@ -6,7 +6,7 @@ import collections
 import numpy as np
 import pytest
 
-from conftest import copy_machine, run_script, write_config
+from helpers import copy_machine, run_script, write_config
 from dcase_baseline import frame_stacks, training, validation
 from test_training import assert_same_training, fit_config, float64_keras, twin_models  # noqa: F401
 

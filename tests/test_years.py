@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from conftest import ROOT, read_rows, script_environment, write_config
+from helpers import ROOT, read_rows, script_environment, write_config
 from dcase_baseline import metrics, years
 from dcase_baseline.metrics import Metric
 from make_demo_data import make_dataset
