@@ -6,8 +6,9 @@ standard deviation, minimum and maximum over the runs (e.g. over seeds; docs/see
 
 Each argument is a result folder (its result.csv is read) or a result CSV file itself. The
 files must have the same layout: the same rows, the same key cells (machine type, section,
-domain, ID, row names) and the same headers; any year's layout is read as it is. The runs must also differ in nothing but the seed: the records beside each result.csv
-(result_<machine>_<dev|eval>.json) name its data folder, ground truth, features, fit, score,
+domain, ID, row names) and the same headers; any year's layout is read as it is. The runs
+must also differ in nothing but the seed: the records beside each result.csv
+(result_<model>_<dev|eval>.json) name its data folder, ground truth, features, fit, score,
 year and thresholds, and runs of other settings are refused with a line naming every setting
 that differs, unless --across names them (the summary then lists each run's values).
 Written to OUT_DIR:

@@ -156,7 +156,7 @@ def check_writable(folder, key, create=False):
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
         if not existing.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
