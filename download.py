@@ -1,4 +1,4 @@
-"""Fetch the DCASE Task 2 data of a year (2020-2026) from Zenodo into the folders of baseline.yaml.
+"""Fetch the DCASE Task 2 data of a year from Zenodo into the folders of baseline.yaml.
 
     python download.py dev                 # development set -> dev_directory
     python download.py eval                # additional training and evaluation test data
