@@ -71,9 +71,13 @@ def train_model(job, spectrograms, config, year, args, seed):
         com.log.warning("skipping %s", message)
     kept = [path for path, m in zip(spectrograms.paths, found.log_mels) if m is not None]
     log_mels = [m for m in found.log_mels if m is not None]
+    skipped = len(found.log_mels) - len(log_mels)
+    # held by log_mels alone from here, so that frame_index frees each as it copies it: the
+    # spectrograms and the frames are never in memory together
+    found.log_mels.clear()
     domains = [clips.training_domain(path, year) for path in kept]
     check_clip_count(name, len(log_mels), f"usable training clips in {machine_dir / 'train'} "
-                     f"({len(found.log_mels) - len(log_mels)} skipped)")
+                     f"({skipped} skipped)")
     stacks = frame_stacks.frame_index(log_mels, feature["n_frames"], feature["n_hop_frames"],
                                       consume=True)
     com.log.info("%s: %d vectors of %d values", name, len(stacks.starts), stacks.dim)
