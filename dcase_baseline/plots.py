@@ -29,11 +29,10 @@ def save_model_plot(path, machine, units, threshold, max_fpr):
 
 
 def model_figure(machine, units, threshold, max_fpr):
-    """Of a model's test units (ScoredUnits), per unit: ROC curves of source and target (AUC in the legend, the pAUC range shaded)
-    and histograms of the normal and anomalous clips' scores per domain with the threshold.
-    Legends sit below their axes, where they cover no data; the clip counts have whole ticks.
-
-    """
+    """Of a model's test units (ScoredUnits), per unit: ROC curves of source and target (AUC
+    in the legend, the pAUC range shaded) and histograms of the normal and anomalous clips'
+    scores per domain with the threshold (None: none drawn). Legends sit below their axes,
+    where they cover no data; the clip counts have whole ticks."""
     from matplotlib.figure import Figure
     from sklearn.metrics import roc_curve
 
@@ -59,7 +58,8 @@ def model_figure(machine, units, threshold, max_fpr):
         roc.set(title=f"{machine} {unit}: ROC", xlabel="false positive rate",
                 ylabel="true positive rate", xlim=(-0.01, 1.01), ylim=(-0.01, 1.02))
         roc.legend(**below)
-        bins = np.histogram_bin_edges(np.append(scores, threshold), bins=20)
+        shown = scores if threshold is None else np.append(scores, threshold)
+        bins = np.histogram_bin_edges(shown, bins=20)
         for axis, group in zip(row[1:], groups):
             mine = domains == group if len(groups) == 2 else np.ones(len(scores), bool)
             # side by side in each bin: no bar hides another
@@ -67,8 +67,9 @@ def model_figure(machine, units, threshold, max_fpr):
             axis.hist(chosen, bins=bins, color=["tab:green", "tab:red"], alpha=0.8,
                       label=[f"{name} ({len(c)} clips)"
                              for name, c in zip(("normal", "anomaly"), chosen)])
-            axis.axvline(threshold, color="black", linestyle="--",
-                         label=f"threshold {threshold:.4g}")
+            if threshold is not None:       # none known of another system's scores
+                axis.axvline(threshold, color="black", linestyle="--",
+                             label=f"threshold {threshold:.4g}")
             axis.set(title=f"{machine} {unit} {group}: anomaly scores", xlabel="score",
                      ylabel="clips")
             axis.set_ylim(0, max(1, axis.get_ylim()[1]))
