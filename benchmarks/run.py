@@ -39,7 +39,8 @@ SHAPES = {   # clips per section: train source/target normals; test normals = an
     "2022": {"train": {"source": 990, "target": 10}, "test": {"source": 50, "target": 50}},
     "300": {"train": {"source": 95, "target": 5}, "test": {"source": 10, "target": 10}},
 }
-FEATURE = configuration.DEFAULT_CONFIG["feature"]
+# the features of baseline.yaml as a run takes them (the channel resolved for its year)
+FEATURE = configuration.effective(ROOT / "baseline.yaml").config["feature"]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
 
 

@@ -98,6 +98,7 @@ def read_values(path, kind):
     except OSError as error:
         raise BaselineError(f"cannot read {path}: {error.strerror or error}") from None
     found, rows = {}, {}
+    first = next((number for number, line in enumerate(lines, 1) if line.strip()), None)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -108,7 +109,7 @@ def read_values(path, kind):
             raise BaselineError(f"{where}: expected a clip name and a {kind}, separated by a "
                                 f"comma or a tab, got {line!r}")
         value = _number(cells[1])
-        if value is None and not found and not rows:        # a header row
+        if value is None and number == first:      # a header row: the first line only
             continue
         name = re.split(r"[\\/]", cells[0])[-1]
         if value is None or not math.isfinite(value):

@@ -149,6 +149,7 @@ def test_several_seeds_of_a_foreign_system_and_01_test_side_by_side(dev_run, dem
     ("a.wav,inf\nb.wav,1\n", "row 1: the score of a.wav is 'inf', not a finite number"),
     ("a.wav,0.5\na.wav,0.7\n", "row 2: a.wav is listed twice (rows 1 and 2)"),
     ("a.wav\n", "row 1: expected a clip name and a score"),
+    ("file,score\nx.wav,bad\n", "row 2: the score of x.wav is 'bad', not a finite number"),
 ])
 def test_score_files_as_other_systems_write_them(tmp_path, text, message):
     path = tmp_path / "anomaly_score_fan_section_00_test.csv"

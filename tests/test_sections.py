@@ -20,7 +20,7 @@ def outputs_of(folder):
             if p.name == "result.csv" or p.name.startswith(("anomaly_score", "decision_result"))}
 
 
-def test_a_model_per_section_in_one_run_by_section_runs_and_a_slurm_array(demo_dev, tmp_path):
+def test_a_model_per_section_in_one_run_and_in_a_slurm_array(demo_dev, tmp_path):
     settings = {"dev_directory": str(demo_dev), "seed": 3, "model_per": "section"}
     one = tmp_path / "one"
     one.mkdir()
@@ -30,15 +30,8 @@ def test_a_model_per_section_in_one_run_by_section_runs_and_a_slurm_array(demo_d
     models = sorted(p.name for p in (one / "model").glob("model_*.keras"))
     assert models == [f"model_{m}_section_{s}.keras" for m in ("motor", "pump")
                       for s in ("00", "01")]
-    # the same, section by section
-    apart = tmp_path / "apart"
-    apart.mkdir()
-    write_config(apart, **settings)
-    for section in ("01", "00"):
-        for script in ("00_train.py", "01_test.py"):
-            run_script(script, "-d", "-s", section, cwd=apart)
-    assert outputs_of(apart) == outputs_of(one)
-    # the Slurm array over (machine type, section), its tasks run at once as local processes
+    # the same, section by section: the Slurm array over (machine type, section), its tasks
+    # (00_train.py and 01_test.py with -m and -s each) run at once as local processes
     array = tmp_path / "array"
     array.mkdir()
     config = write_config(array, **settings)
