@@ -37,7 +37,7 @@ import soundfile
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from helpers import ROOT, read_rows, run_script, write_config
+from helpers import ROOT, read_rows, run_script
 from dcase_baseline import years
 from make_demo_data import make_dataset
 
@@ -291,10 +291,26 @@ def data_options(year):
                 seed=7, year=year)
 
 
-def settings(year):
-    """The configuration keys set for the year (2026: channel 0, the near microphone, as the
-    2026 baseline reads it)."""
-    return {"year": year, "seed": 3, **({"feature.channel": 0} if year == 2026 else {})}
+def year_config(folder, year, **changes):
+    """The year's baseline configuration as its organisers ran it (configs/<year>.yaml; the
+    default year's: baseline.yaml), but for the folders and 2 epochs: the end-to-end runs
+    here run each year's own configuration. Returns its path."""
+    source = ROOT / ("baseline.yaml" if year == years.DEFAULT_YEAR else f"configs/{year}.yaml")
+    config = yaml.safe_load(source.read_text())
+    config.update(model_directory=str(folder / "model"), result_directory=str(folder / "result"),
+                  log_file="", cache={"enabled": True, "directory": str(folder / "cache")})
+    config.update(changes)
+    config["fit"].update(epochs=2, verbose=0)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_year(script, *args, cwd):
+    """A script run with the year's configuration; no key of it may be missing."""
+    run = run_script(script, *args, "-c", cwd / "config.yaml", cwd=cwd)
+    assert "is missing" not in run.stderr
+    return run
 
 
 def ground_truth_argument(year, truth):
@@ -332,9 +348,11 @@ def year_dev_run(year, tmp_path_factory):
     make_dataset(root / "dev_data", **data_options(year))
     folder = root / "dev"
     folder.mkdir()
-    write_config(folder, dev_directory=str(root / "dev_data"), **settings(year))
-    run_script("00_train.py", "-d", cwd=folder)
-    run_script("01_test.py", "-d", cwd=folder)
+    year_config(folder, year, dev_directory=str(root / "dev_data"))
+    run_year("00_train.py", "-d", cwd=folder)
+    test = run_year("01_test.py", "-d", cwd=folder)
+    # 2026's stereo clips: its configuration takes their near channel, as the successor
+    assert "several channels" not in test.stderr
     return root, folder
 
 
@@ -346,11 +364,11 @@ def year_eval_run(year, year_dev_run):
     make_dataset(root / "eval_data", ground_truth_dir=root / "truth", **data_options(year))
     folder = root / "eval"
     folder.mkdir()
-    write_config(folder, eval_directory=str(root / "eval_data"),
-                 model_directory=str(dev_folder / "model"), **settings(year))
-    train = run_script("00_train.py", "-e", cwd=folder)
-    run_script("01_test.py", "-e", "--ground-truth", ground_truth_argument(year, root / "truth"),
-               cwd=folder)
+    year_config(folder, year, eval_directory=str(root / "eval_data"),
+                model_directory=str(dev_folder / "model"))
+    train = run_year("00_train.py", "-e", cwd=folder)
+    run_year("01_test.py", "-e", "--ground-truth", ground_truth_argument(year, root / "truth"),
+             cwd=folder)
     return root, folder, train
 
 
@@ -558,20 +576,15 @@ def test_channel_0_of_a_2026_stereo_clip_is_its_left_channel(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("year", [y for y in sorted(years.YEARS) if y != years.DEFAULT_YEAR])
+@pytest.mark.parametrize("year", [y for y in sorted(years.YEARS)
+                                  if y != years.DEFAULT_YEAR and y not in layouts()])
 def test_each_years_configuration_runs_its_demo_data(year, tmp_path):
-    """configs/<year>.yaml as it is, but for the folders and 2 epochs, on the year's demo data."""
+    """configs/<year>.yaml as it is, but for the folders and 2 epochs, on the year's demo data
+    (the years run end to end above run theirs there)."""
     make_dataset(tmp_path / "data", seconds=1.0, year=year, machines={"motor": 60.0})
-    config = yaml.safe_load((ROOT / "configs" / f"{year}.yaml").read_text())
-    config.update(dev_directory=str(tmp_path / "data"), model_directory=str(tmp_path / "model"),
-                  result_directory=str(tmp_path / "result"), log_file="",
-                  cache={"enabled": True, "directory": str(tmp_path / "cache")})
-    config["fit"]["epochs"] = 2
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    year_config(tmp_path, year, dev_directory=str(tmp_path / "data"))
     for script in ("00_train.py", "01_test.py"):
-        run = run_script(script, "-d", "-c", path, cwd=tmp_path)
-        assert "is missing" not in run.stderr
+        run = run_year(script, "-d", cwd=tmp_path)
     rows = read_rows(tmp_path / "result" / "result.csv")
     keys = {2020: ["id"], 2021: ["section", "domain"]}.get(year, ["section"])
     metrics = {2020: ["AUC", "pAUC"], 2021: METRICS_2021}.get(year, METRICS_2023)
