@@ -2,6 +2,7 @@
 module per topic. The scripts and common.py import it; it imports none of them.
 
     years         everything that differs between the DCASE years, a record per year
+    published     the figures each year's baseline published, as data
     configuration the configuration's keys, rules and defaults; the effective configuration
     clips         machine folders, clip lists, test units
     clip_names    what a clip's name tells, by the year's record
