@@ -38,7 +38,7 @@ def jobs(dirs, dev, config, year, sections):
             continue
         paths = clips.train_files(machine_dir, dev, year)
         for chosen in clips.model_sections(clips.sections_of(paths, year), sections,
-                                              config["model_per"], machine_dir / "train", year):
+                                           config["model_per"], machine_dir / "train", year):
             found.append(Job(machine_dir, filenames.model_name(machine_dir.name, chosen, year),
                              chosen,
                              paths if chosen is None else clips.in_sections(paths, chosen, year)))

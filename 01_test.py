@@ -47,7 +47,7 @@ def model_units(machine_dir, dev, config, year, sections):
         return [ModelUnits(machine_dir.name, None, units, None)]
     trained = clips.trained_sections(machine_dir, dev, year)
     groups = clips.model_sections(trained, sections, config["model_per"],
-                                     machine_dir / "train", year)
+                                  machine_dir / "train", year)
     untrained = [s for s in sections or tested if s not in trained]
     if untrained:       # model_per: section, without -s: each section needs its own model
         raise BaselineError(
@@ -145,14 +145,13 @@ def check_training(model, loaded, config, year, machine_dir, args):
         raise BaselineError(
             f"{loaded.path} is a model of {word}s {', '.join(training['sections'])}, not of "
             f"{', '.join(model.trained)} ({why}); retrain it with `{command} --force`")
-    changed = run_settings.differences({"feature": training["feature"]},
-                                       {"feature": config["feature"]})
+    changed = run_settings.changes({"feature": training["feature"]},
+                                   {"feature": config["feature"]})
     if changed:
         raise BaselineError(
-            f"{loaded.path} was trained with other features than this configuration's ("
-            f"{'; '.join(f'{key} {old!r} -> {new!r}' for key, old, new in changed)}): its "
-            f"scores would be of other inputs; set them back, or retrain it with "
-            f"`{command} --force`")
+            f"{loaded.path} was trained with other features than this configuration's "
+            f"({changed}): its scores would be of other inputs; set them back, or retrain it "
+            f"with `{command} --force`")
 
 
 def load_detector(machine_dir, model, config, year, args):
@@ -192,7 +191,7 @@ def score_machine(machine_dir, started, config, year, args):
     models, spectrograms = started
     if args.ground_truth:
         models = [model._replace(units=[clips.with_ground_truth(unit, args.ground_truth,
-                                                                 machine, year)
+                                                                machine, year)
                                         for unit in model.units]) for model in models]
     detectors = [load_detector(machine_dir, model, config, year, args) for model in models]
     usable = spectrograms.finish(args.skip_bad_files, desc="test clips")
@@ -247,7 +246,7 @@ def save_report_files(machine_dir, model, config, args, facts):
     from dcase_baseline.keras_backend import keras
     machine, result_dir, threshold = machine_dir.name, config["result_directory"], model.threshold
     plots.save_model_plot(filenames.plot_file(result_dir, model.name, args.dev), machine,
-                             model.scored, threshold, config["max_fpr"])
+                          model.scored, threshold, config["max_fpr"])
     named = {} if model.name == machine else {"model": model.name}
     facts = {"machine type": machine, **named, "project version": com.__version__,
              "Keras": f"{keras.__version__} ({keras.backend.backend()} backend)",

@@ -259,7 +259,7 @@ def table(results):
          ok(f["speedup"] >= 1.7, ">= 1.7x")),
         ("features, cache cold / warm", f"{f['cache_cold_s']:.1f} / {f['cache_warm_s']:.1f} s",
          f"max diff {f['max_abs_difference_db']:.1e} dB", ok(f["max_abs_difference_db"] <= 1e-4,
-                                                              "<= 1e-4 dB")),
+                                                             "<= 1e-4 dB")),
         ("training step, plain fit", f"{s['plain_fit_ms']:.1f} ms", f"{s['backend']} backend", ""),
         ("training step, ours", f"{s['ours_ms']:.1f} ms", f"{s['ratio']:.2f}x plain fit",
          ok(s["ratio"] <= 0.6, "<= 0.6x")),
@@ -276,7 +276,7 @@ def table(results):
         train, test = e2e_big["00_train.py"], e2e_big["01_test.py"]
         rows += [("00_train.py -d, 3000 clips, 1 epoch", f"{train['seconds']:.0f} s",
                   f"peak RSS {train['peak_rss_gb']:.2f} GB", ok(train["peak_rss_gb"] <= 2,
-                                                               "<= 2 GB")),
+                                                                "<= 2 GB")),
                  ("01_test.py -d, 600 clips", f"{test['seconds']:.0f} s",
                   f"peak RSS {test['peak_rss_gb']:.2f} GB", "")]
     ours = total_seconds(e2e["ours"])

@@ -165,10 +165,16 @@ def _clips(folder, year):
     return clips
 
 
+def _trains_on(fields, dev):
+    """Whether a clip of train/ (its name's fields) is trained on: the normal ones in
+    development mode, all in evaluation mode."""
+    return not dev or fields["label"] == "normal"
+
+
 def train_files(machine_dir, dev, year):
     """Training clips of a machine, sorted: the normal ones in development mode, all in eval."""
     clips = _clips(Path(machine_dir) / "train", year)
-    files = [path for path, fields in clips if not dev or fields["label"] == "normal"]
+    files = [path for path, fields in clips if _trains_on(fields, dev)]
     if not files:
         raise BaselineError(f"no normal training clips in {Path(machine_dir) / 'train'}: "
                             f"expected names like {year.example_name}")
@@ -181,8 +187,7 @@ def trained_sections(machine_dir, dev, year):
     01_test.py names a model by, as 00_train.py does."""
     folder = Path(machine_dir) / "train"
     fields = [clip_names.parse(name, year) for name in _names(folder)]
-    found = sorted({f[year.unit_keys[0]] for f in fields
-                    if f and (not dev or f["label"] == "normal")})
+    found = sorted({f[year.unit_keys[0]] for f in fields if f and _trains_on(f, dev)})
     if not found:
         raise BaselineError(f"no {'normal ' if dev else ''}training clips in {folder}: the "
                             f"models of -s/--section and of model_per: section are named by "

@@ -114,7 +114,7 @@ def fetch(archive, folder):
             log.info("%s: found in %s, MD5 verified; not downloaded", archive.key, folder)
             return path
         log.info("%s: MD5 checksum %s does not match the record's %s; downloading it anew",
-                     path, found, archive.md5)
+                 path, found, archive.md5)
     try:
         return Path(pooch.retrieve(archive.url, known_hash=f"md5:{archive.md5}",
                                    fname=archive.key, path=folder, progressbar=True))
@@ -294,9 +294,9 @@ def check_replaced(archive, root, folder, whole):
                 marker.unlink()
         elif markers:
             log.warning("%s: %s holds files unpacked from %s, which %s replaces; they are "
-                            "kept as they are (none is overwritten): delete %s and run again "
-                            "to have the files of %s only", archive.key, folder, old.key,
-                            archive.key, folder, archive.key)
+                        "kept as they are (none is overwritten): delete %s and run again "
+                        "to have the files of %s only", archive.key, folder, old.key,
+                        archive.key, folder, archive.key)
 
 
 def describe(archives_, root):
@@ -355,15 +355,15 @@ def fetch_all(todo, root):
             log.info("%s: re-issued, replaces %s (not fetched)", head, old.key)
         if step.action == PRESENT:
             log.info("%s: already fetched and unpacked, %s present in %s", head,
-                         all_files(len(step.files)), folder)
+                     all_files(len(step.files)), folder)
             if read_marker(step.marker) is None:       # an older marker: add the list
                 write_marker(step.marker, archive, step.files)
             check_replaced(archive, root, folder, whole=False)
             continue
         if step.action == RESTORE:
             log.info("%s: %s missing in %s; restoring from the kept %s", head,
-                         "files may be" if step.missing is None else
-                         plural(len(step.missing), "file"), folder, step.kept)
+                     "files may be" if step.missing is None else
+                     plural(len(step.missing), "file"), folder, step.kept)
         elif step.note:
             log.info("%s: %s; fetching it again", head, step.note)
         if step.action != RESTORE:
@@ -374,12 +374,12 @@ def fetch_all(todo, root):
         there = len(files) - restored
         if restored == 0:
             log.info("%s: %s already in %s; none overwritten", archive.key,
-                         all_files(len(files)), folder)
+                     all_files(len(files)), folder)
         elif there == 0 and step.action in (FETCH, UNPACK) and not step.note:
             log.info("%s -> %s (%s)", archive.key, folder, plural(len(files), "file"))
         else:
             log.info("restored %s of %s in %s%s", plural(restored, "missing file"),
-                         archive.key, folder,
-                         f"; {plural(there, 'file')} already there left as they are"
-                         if there else "")
+                     archive.key, folder,
+                     f"; {plural(there, 'file')} already there left as they are"
+                     if there else "")
         check_replaced(archive, root, folder, whole=there == 0)

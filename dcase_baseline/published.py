@@ -24,8 +24,8 @@ PUBLISHED_2020 = {
               "04": (0.744, 0.515351), "06": (0.552833, 0.482895)},
 }
 AVERAGE_2020 = {"ToyCar": (0.800914, 0.672218), "ToyConveyor": (0.726835, 0.606582),
-                 "fan": (0.651585, 0.52591), "pump": (0.72591, 0.600019),
-                 "slider": (0.849916, 0.669254), "valve": (0.664557, 0.506004)}
+                "fan": (0.651585, 0.52591), "pump": (0.72591, 0.600019),
+                "slider": (0.849916, 0.669254), "valve": (0.664557, 0.506004)}
 # 2021: y-kawagu/dcase2021_task2_baseline_ae, README.md at
 #   7d7f5cce4c3b635a12dcb6fcf401eaca983afd27 ("7. Check results", result.csv): AUC and pAUC
 #   (precision, recall and F1 are published too, not compared here) per section and domain of
@@ -57,11 +57,11 @@ PUBLISHED_2022 = {
 #   2606.01578 (2026)) could not be read where this project was written: the stored copies hold
 #   their first pages only. Their published development figures are unknown here.
 SUCCESSOR_SOURCE = ("The {year} task description (the dcase.community task page, arXiv "
-                     "{paper}) publishes the autoencoder baseline's development-set figures "
-                     "per machine type, but its table could not be read where this project was "
-                     "written, and the baseline's README (nttcslab/dcase2023_task2_baseline_ae) "
-                     "publishes none of a named machine type: every published figure here is "
-                     "unknown.")
+                    "{paper}) publishes the autoencoder baseline's development-set figures "
+                    "per machine type, but its table could not be read where this project was "
+                    "written, and the baseline's README (nttcslab/dcase2023_task2_baseline_ae) "
+                    "publishes none of a named machine type: every published figure here is "
+                    "unknown.")
 PAPERS = {2023: "2305.07828", 2024: "2406.07250", 2025: "2506.10097", 2026: "2606.01578"}
 
 # The evaluation-set figures of the 2023 and 2024 baselines (one training, seed 13711), as the
@@ -112,9 +112,9 @@ EVAL_2024 = {
             (None, 0.7150555228086642, 0.5057977147441246, 0.5172271108149132)),
 }
 EVAL_SOURCE = ("The {year} autoencoder baseline's evaluation-set figures, as its official "
-                "evaluator's README (nttcslab/dcase{year}_task2_evaluator) prints them: one "
-                "training with seed 13711, score {variant}; the harmonic means over its machine "
-                "types below the table.")
+               "evaluator's README (nttcslab/dcase{year}_task2_evaluator) prints them: one "
+               "training with seed 13711, score {variant}; the harmonic means over its machine "
+               "types below the table.")
 
 
 def eval_figures(table):

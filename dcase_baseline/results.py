@@ -247,8 +247,8 @@ def read_blocks(result_path, dev, record):
         taken["rows"].update((row.keys, row) for row in block.rows)
         taken["models"].append(model)
     blocks = [Block(machine, sorted(taken["rows"].values(),
-                                           key=lambda row: clips.unit_order(row.keys, year)),
-                           tuple(sorted(taken["models"])))
+                                    key=lambda row: clips.unit_order(row.keys, year)),
+                    tuple(sorted(taken["models"])))
               for machine, taken in merged.items()]
     return sorted(blocks, key=lambda block: block.machine), left_out
 

@@ -137,7 +137,7 @@ def run_records(file, rows):
     found, there = [], {tuple(row) for row in rows}
     for dev in (True, False):
         for path in filenames.block_files(filenames.blocks_base(file, dev),
-                                                   dev).values():
+                                          dev).values():
             try:
                 block = safe_io.read_csv(path)
             except (OSError, UnicodeError):

@@ -113,7 +113,7 @@ def epoch_function(model, stacks, validation, xla):
     error of the validation vectors."""
     model.optimizer.build(model.trainable_variables)
     epoch = {"jax": jax_epoch, "tensorflow": tensorflow_epoch}.get(keras.backend.backend(),
-                                                                  batch_by_batch_epoch)
+                                                                   batch_by_batch_epoch)
     return epoch(model, stacks, validation, xla)
 
 

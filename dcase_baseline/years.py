@@ -194,7 +194,8 @@ _SUCCESSOR = dict(_SECTIONS, metric_columns=SUCCESSOR_METRICS, sections=("00",),
 
 def _successor(year, dev, train, test, **differences):
     return Year(year=year, zenodo=_zenodo(dev, train, test),
-                published_source=published.SUCCESSOR_SOURCE.format(year=year, paper=published.PAPERS[year]),
+                published_source=published.SUCCESSOR_SOURCE.format(
+                    year=year, paper=published.PAPERS[year]),
                 **dict(_SUCCESSOR, **differences))
 
 
@@ -268,13 +269,16 @@ YEARS = {
                           "published them; runs differ by a few points, as the original sets "
                           "no seed."),
         **_SECTIONS),
-    2023: _successor(2023, "7882613", "7830345", "7860847", **published.eval_figures(published.EVAL_2023),
-                     published_eval_source=published.EVAL_SOURCE.format(year=2023, variant="{score}")),
+    2023: _successor(2023, "7882613", "7830345", "7860847",
+                     **published.eval_figures(published.EVAL_2023),
+                     published_eval_source=published.EVAL_SOURCE.format(year=2023,
+                                                                        variant="{score}")),
     # 2024: gearbox, slider, ToyTrain (dev) and four evaluation types withhold their
     # attributes; the evaluation clips of 3DPrinter, AirCompressor, Scanner count from 0001
     2024: _successor(2024, "10902294", "11259435", "11363076", hidden_attributes=True,
                      first_indices=(0, 1), **published.eval_figures(published.EVAL_2024),
-                     published_eval_source=published.EVAL_SOURCE.format(year=2024, variant="{score}")),
+                     published_eval_source=published.EVAL_SOURCE.format(year=2024,
+                                                                        variant="{score}")),
     # 2025: bearing, slider, ToyTrain and four evaluation types withhold their attributes;
     # the additional training data have supplemental/ (clean machine or noise clips)
     2025: _successor(2025, "15097779", "15392814", "15519362", hidden_attributes=True,

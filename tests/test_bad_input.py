@@ -8,7 +8,7 @@ import pytest
 import soundfile
 
 from helpers import (check_report_table, copy_machine, read_rows, run_script, score_names,
-                      write_config)
+                     write_config)
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
 pytestmark = pytest.mark.slow

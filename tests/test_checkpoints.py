@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import (ROOT, OutputLines, copy_machine, read_rows, run_script,
-                      script_environment, write_config)
+                     script_environment, write_config)
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
 pytestmark = pytest.mark.slow

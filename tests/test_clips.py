@@ -91,7 +91,7 @@ def test_machine_dirs_sorted_selected_and_checked(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "notes.txt").write_text("not a machine")
     assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory")] == ["ToyCar", "fan",
-                                                                             "valve"]
+                                                                               "valve"]
     assert [d.name for d in clips.machine_dirs(tmp_path, "dev_directory", ["valve"])] == ["valve"]
     with pytest.raises(BaselineError, match="unknown machine type pump.*ToyCar, fan, valve"):
         clips.machine_dirs(tmp_path, "dev_directory", ["pump"])
@@ -145,7 +145,7 @@ def test_2021_units_are_sections_of_each_domain_folder(tmp_path):
     assert found[0].domains.tolist() == ["source", "source"]
     assert found[2].domains.tolist() == ["target", "target"]
     assert [p.name for p in found[2].paths] == ["section_00_target_test_normal_0000.wav",
-                                             "section_00_target_test_anomaly_0000.wav"]
+                                                "section_00_target_test_anomaly_0000.wav"]
 
 
 def test_names_of_another_year_are_said_once(tmp_path, caplog):

@@ -15,7 +15,7 @@ import pytest
 import soundfile
 
 from helpers import (ROOT, copy_machine, finish, run_script, score_names, script_environment,
-                      start, write_config)
+                     start, write_config)
 from dcase_baseline import clips, configuration, filenames, metrics, safe_io, years
 from dcase_baseline.errors import BaselineError
 

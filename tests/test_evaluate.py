@@ -120,7 +120,7 @@ def test_a_foreign_systems_files_as_other_systems_write_them(demo_dev, tmp_path)
 
 @pytest.mark.slow
 def test_several_seeds_of_a_foreign_system_and_01_test_side_by_side(dev_run, demo_dev,
-                                                                       tmp_path):
+                                                                    tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev))
     for seed in (1, 2):
         foreign_scores(demo_dev, tmp_path / f"seed{seed}", seed)

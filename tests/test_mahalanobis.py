@@ -10,7 +10,7 @@ import pytest
 from dcase_baseline import frame_stacks
 from dcase_baseline import mahalanobis
 from helpers import (copy_machine, read_rows, run_script, short_training_clips,
-                      write_config)
+                     write_config)
 from dcase_baseline.errors import BaselineError
 
 

@@ -19,7 +19,7 @@ def test_auc_source_uses_all_anomalies():
     # a plain source-only AUC would see the source anomaly 0.5 alone: 2 of 2 pairs -> 1.0
     source_only = [0, 1, 4]
     assert metrics.domain_auc(np.array(Y_TRUE)[source_only], np.array(SCORES)[source_only],
-                          ["source"] * 3, "source") == pytest.approx(1.0)
+                              ["source"] * 3, "source") == pytest.approx(1.0)
 
 
 def test_auc_target():
@@ -30,7 +30,7 @@ def test_auc_target():
 def test_auc_ties_count_half():
     # normal 0.5 against anomalies 0.5 (tie: 1/2) and 0.7 (1) -> 1.5 / 2
     assert metrics.domain_auc([0, 1, 1], [0.5, 0.5, 0.7], ["source"] * 3,
-                          "source") == pytest.approx(0.75)
+                              "source") == pytest.approx(0.75)
 
 
 def test_partial_auc_is_mcclish_standardized():

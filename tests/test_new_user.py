@@ -17,7 +17,7 @@ import pytest
 import soundfile
 
 from helpers import (ROOT, copy_machine, run_script, script_environment, short_training_clips,
-                      write_config)
+                     write_config)
 from dcase_baseline import clips, results, run_settings, safe_io, summary, years
 from dcase_baseline.errors import BaselineError
 from make_demo_data import make_dataset
@@ -37,7 +37,7 @@ def scored_run(folder, seed, **changes):
     record = run_settings.run_record(config, "data", None, seed)
     result = folder / "result" / "result.csv"
     block = results.Block("fan", [results.ResultRow(("00",), [v + seed / 100
-                                                                      for v in NINE])])
+                                                              for v in NINE])])
     results.save_block(result, "fan", block, True, record)
     results.assemble(result, True, record)
     return result.parent
@@ -128,7 +128,7 @@ def test_no_misleading_jit_compile_warning_with_xla(demo_dev, tmp_path):
     ("tail", 1e-17, "fit.validation_split = 1e-17 holds out 0 of"),
 ])
 def test_a_split_without_validation_data_stops_before_training(demo_dev, tmp_path, validation,
-                                                                 split, message):
+                                                               split, message):
     data = short_training_clips(demo_dev, tmp_path, 2, 16000)      # two source clips
     if split == 0.9:        # one source and one target clip: each the only one of its group
         train = data / "motor" / "train"
@@ -242,7 +242,7 @@ def run_in_a_terminal(command, cwd, timeout=600):
 @pytest.mark.slow
 def test_progress_bars_in_a_terminal_and_none_in_a_file(demo_dev, tmp_path):
     write_config(tmp_path, dev_directory=str(demo_dev), **{"fit.verbose": 1, "fit.epochs": 3,
-                                                            "cache.enabled": False})
+                                                           "cache.enabled": False})
     code, shown = run_in_a_terminal([sys.executable, str(ROOT / "00_train.py"), "-d", "-m",
                                      "motor"], tmp_path)
     assert code == 0, shown[-2000:]

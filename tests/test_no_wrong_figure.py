@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from helpers import (copy_machine, read_rows, run_script, short_training_clips,
-                      write_config)
+                     write_config)
 from dcase_baseline import filenames, plots, safe_io
 from dcase_baseline.errors import BaselineError
 
@@ -37,7 +37,7 @@ def test_result_csv_holds_only_this_runs_blocks(dev_run, demo_dev, tmp_path):
     first = write_config(tmp_path, dev_directory=str(demo_dev), seed=3)
     run_script("01_test.py", "-d", "-c", first, "--no-report", cwd=tmp_path)
     assert {p.name for p in filenames.block_files(tmp_path / "result/result.csv",
-                                                           True).values()} \
+                                                  True).values()} \
         == {"result_motor_dev.csv", "result_pump_dev.csv"}
     # another data set: motor only, some of its test clips gone, so that its figures differ
     other = copy_machine(demo_dev, tmp_path / "other")

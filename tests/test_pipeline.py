@@ -11,7 +11,7 @@ import scipy.stats
 from sklearn.metrics import roc_auc_score
 
 from helpers import (OutputLines, read_rows, run_script, score_names, script_environment,
-                      shared_path, start, write_config)
+                     shared_path, start, write_config)
 
 # the tests here run the scripts in processes of their own (or wait on those of a fixture)
 pytestmark = pytest.mark.slow

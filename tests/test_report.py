@@ -108,7 +108,7 @@ NINE = [0.9, 0.6, 0.7, 0.5, 0.4, 0.3, 0.8, 0.375, 0.5333]
 def as_blocks(blocks):
     """results.Blocks of [(machine, [(keys, values)])]."""
     return [results.Block(machine, [results.ResultRow(keys, values)
-                                           for keys, values in rows])
+                                    for keys, values in rows])
             for machine, rows in blocks]
 
 

@@ -10,7 +10,7 @@ from dcase_baseline.results import Block, ResultRow
 HEADER = ["AUC (source)", "AUC (target)", "pAUC", "precision (source)", "precision (target)",
           "recall (source)", "recall (target)", "F1 score (source)", "F1 score (target)"]
 FAN = Block("fan", [ResultRow(("00",), [0.5, 1.0, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
-                           ResultRow(("01",), [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])])
+                    ResultRow(("01",), [1.0, None, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])])
 VALVE = Block("valve", [ResultRow(("00",), [0.25] * 9)])
 
 
@@ -47,7 +47,7 @@ def test_2020_and_2021_layouts():
     assert rows == [["fan"], ["id", "AUC", "pAUC"], ["00", 0.5, 0.25], ["02", 1.0, 0.75],
                     ["Average", 0.75, 0.5], []]          # no overall means, no official score
     units = Block("fan", [ResultRow(("00", "source"), [0.5, 0.25, 1.0, 0.5, 2 / 3]),
-                                 ResultRow(("00", "target"), [1.0, 0.5, 0.0, 0.0, 0.0])])
+                          ResultRow(("00", "target"), [1.0, 0.5, 0.0, 0.0, 0.0])])
     rows = results.result_rows([units], years.YEARS[2021])
     assert rows[1] == ["section", "domain", "AUC", "pAUC", "precision", "recall", "F1 score"]
     assert rows[4][:2] == ["arithmetic mean", ""] and rows[4][2:4] == [0.75, 0.375]
@@ -63,7 +63,7 @@ def test_a_block_reads_back_as_written(tmp_path, year):
     keys = [("00",), ("01",)] if len(record.unit_keys) == 1 else [("00", "source"),
                                                                   ("00", "target")]
     block = Block("pump", [ResultRow(keys[0], [0.125 * (i + 1) for i in range(n)]),
-                                  ResultRow(keys[1], [None] + [0.5] * (n - 1))])
+                           ResultRow(keys[1], [None] + [0.5] * (n - 1))])
     path = tmp_path / "block.csv"
     safe_io.save_csv(path, results.machine_rows(block, record))
     assert results.parse_block(safe_io.read_csv(path), record) == block

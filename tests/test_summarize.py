@@ -309,8 +309,8 @@ def test_every_year_as_results_writes_it(tmp_path, year):
     folders = []
     for run in range(2):
         blocks = [results.Block(m, [results.ResultRow(k, list(rng.uniform(0.3, 0.9,
-                                                                                  n_metrics)))
-                                           for k in keys])
+                                                                          n_metrics)))
+                                    for k in keys])
                   for m in ("fan", "valve")]
         folders.append(tmp_path / f"r{run}")
         safe_io.save_csv(folders[-1] / "result.csv", results.result_rows(blocks, record))

@@ -95,7 +95,9 @@ from dcase_baseline.metrics import Metric
 
 def accuracy(y_true, y_score, decisions, domains, domain, max_fpr):
     mine = np.asarray(domains) == domain
-    return float(np.mean(np.asarray(decisions)[mine] == np.asarray(y_true)[mine])) if mine.any() else None
+    if not mine.any():
+        return None
+    return float(np.mean(np.asarray(decisions)[mine] == np.asarray(y_true)[mine]))
 
 metrics.KINDS["accuracy"] = metrics.Kind(accuracy, True, "no test clips of that domain")
 years.YEARS[2027] = dataclasses.replace(
