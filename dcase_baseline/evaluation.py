@@ -232,6 +232,6 @@ def evaluate(scores_dir, out_dir, config, year, dirs, dev, ground_truth=None, se
     with results.assembly_lock(result_path):
         blocks, left_out, written = results.assemble(result_path, dev, record)
         page = report.write_report(written, out_dir, blocks, dev, year, left_out,
-                                   config["score"])
+                                   config["score"], f"scores of {Path(scores_dir).resolve()}")
     log.info("report -> %s", page)
     return blocks, written

@@ -212,16 +212,18 @@ def _left_out(left_out):
             f"(other data, models or settings):</p><ul>{items}</ul>"]
 
 
-def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="mse"):
+def write_report(result_path, model_dir, blocks, dev, year, left_out=(), score="mse",
+                 system="autoencoder baseline"):
     """result/report.html of the result.csv at result_path, written of blocks (its
     Blocks, results.assemble's), with the plots, the models' loss curves and each
     model's facts in the result folder; only relative links to files that exist.
 
     year: the data set's Year: result.csv's layout, and whose published figures are shown.
     left_out: [(block file, why)] of the blocks in the folder that result.csv does not take.
-    score: the run's (which published evaluation figures are its)."""
+    score: the run's (which published evaluation figures are its). system: whose results
+    they are, in the heading."""
     result_dir = Path(result_path).parent
-    parts = [f"<h1>DCASE {year.year:d} Task 2 autoencoder baseline: "
+    parts = [f"<h1>DCASE {year.year:d} Task 2 {html.escape(system)}: "
              f"{'development' if dev else 'evaluation'} results</h1>",
              f"<h2>{html.escape(Path(result_path).name)}</h2>",
              _table(results.table(blocks, year), year),

@@ -37,7 +37,8 @@ def test_01_tests_own_files_give_its_result_csv_byte_for_byte(dev_run, demo_dev,
     assert (tmp_path / "out" / "result.csv").read_bytes() == (
         dev_run[0] / "result" / "result.csv").read_bytes()
     assert "official score (harmonic mean of all AUCs and pAUCs)" in run.stderr
-    assert (tmp_path / "out" / "report.html").is_file()
+    heading = f"DCASE 2022 Task 2 scores of {dev_run[0] / 'result'}: development results"
+    assert heading in (tmp_path / "out" / "report.html").read_text()
     assert (tmp_path / "out" / "plots" / "motor.png").is_file()
 
 
